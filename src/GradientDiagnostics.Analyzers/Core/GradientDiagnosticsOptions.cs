@@ -1,0 +1,197 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>
+/// The <c>gradient_diagnostics.*</c> options of one syntax tree, read from .editorconfig.
+/// Malformed values fall back to the default and are listed in <see cref="Errors"/> so a rule can report GD1000.
+/// </summary>
+public sealed class GradientDiagnosticsOptions
+{
+    public const string Prefix = "gradient_diagnostics.";
+    public const string DefaultClipNormKey = Prefix + "default_clip_norm";
+    public const string MaxClipThresholdKey = Prefix + "max_clip_threshold";
+    public const string ClippingMethodsKey = Prefix + "clipping_methods";
+    public const string DetachMethodsKey = Prefix + "detach_methods";
+    public const string InitMethodsKey = Prefix + "init_methods";
+
+    public const double DefaultClipNormValue = 1.0;
+
+    /// <summary>
+    /// Clipping thresholds used in practice run from 0.1 to about 10 (Pascanu et al. 2013; word-language-model 0.25);
+    /// 100 is an order of magnitude above that, so a larger threshold will in effect never clip.
+    /// </summary>
+    public const double DefaultMaxClipThresholdValue = 100.0;
+
+    private GradientDiagnosticsOptions(
+        double defaultClipNorm,
+        double maxClipThreshold,
+        ImmutableArray<string> clippingMethods,
+        ImmutableArray<string> detachMethods,
+        ImmutableArray<string> initMethods,
+        ImmutableArray<(string Key, string Value, string Reason)> errors)
+    {
+        DefaultClipNorm = defaultClipNorm;
+        MaxClipThreshold = maxClipThreshold;
+        ClippingMethods = clippingMethods;
+        DetachMethods = detachMethods;
+        InitMethods = initMethods;
+        Errors = errors;
+    }
+
+    /// <summary>The max norm the GD0001 fix writes.</summary>
+    public double DefaultClipNorm { get; }
+
+    /// <summary>GD0007's ceiling: a threshold above it never acts.</summary>
+    public double MaxClipThreshold { get; }
+
+    /// <summary>Fully-qualified method names (wildcards allowed) that count as clipping.</summary>
+    public ImmutableArray<string> ClippingMethods { get; }
+
+    public ImmutableArray<string> DetachMethods { get; }
+
+    public ImmutableArray<string> InitMethods { get; }
+
+    public ImmutableArray<(string Key, string Value, string Reason)> Errors { get; }
+
+    public static GradientDiagnosticsOptions Read(AnalyzerConfigOptionsProvider provider, SyntaxTree tree) => Read(provider.GetOptions(tree));
+
+    public static GradientDiagnosticsOptions Read(AnalyzerConfigOptions options)
+    {
+        var errors = ImmutableArray.CreateBuilder<(string, string, string)>();
+        var clipNorm = ReadPositiveNumber(options, DefaultClipNormKey, DefaultClipNormValue, errors);
+        var ceiling = ReadPositiveNumber(options, MaxClipThresholdKey, DefaultMaxClipThresholdValue, errors);
+        return new GradientDiagnosticsOptions(
+            clipNorm,
+            ceiling,
+            ReadNames(options, ClippingMethodsKey, errors),
+            ReadNames(options, DetachMethodsKey, errors),
+            ReadNames(options, InitMethodsKey, errors),
+            errors.ToImmutable());
+    }
+
+    /// <summary>True when <paramref name="method"/>'s fully-qualified name (namespace.type.method) matches one of <paramref name="patterns"/>; '*' matches any run of characters.</summary>
+    public static bool Matches(IMethodSymbol method, ImmutableArray<string> patterns)
+    {
+        if (patterns.IsDefaultOrEmpty)
+        {
+            return false;
+        }
+
+        var name = FullyQualifiedName(method);
+        foreach (var pattern in patterns)
+        {
+            if (WildcardMatch(pattern, name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static string FullyQualifiedName(IMethodSymbol method)
+    {
+        var type = method.ContainingType?.OriginalDefinition.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat.WithGenericsOptions(SymbolDisplayGenericsOptions.None));
+        return type is null ? method.Name : type + "." + method.Name;
+    }
+
+    private static double ReadPositiveNumber(AnalyzerConfigOptions options, string key, double fallback, ImmutableArray<(string, string, string)>.Builder errors)
+    {
+        if (!options.TryGetValue(key, out var raw) || string.IsNullOrWhiteSpace(raw))
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(raw.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsNaN(value) || double.IsInfinity(value) || value <= 0)
+        {
+            errors.Add((key, raw, "expected a finite number greater than 0"));
+            return fallback;
+        }
+
+        return value;
+    }
+
+    private static ImmutableArray<string> ReadNames(AnalyzerConfigOptions options, string key, ImmutableArray<(string, string, string)>.Builder errors)
+    {
+        if (!options.TryGetValue(key, out var raw) || string.IsNullOrWhiteSpace(raw))
+        {
+            return ImmutableArray<string>.Empty;
+        }
+
+        var names = ImmutableArray.CreateBuilder<string>();
+        foreach (var part in raw.Split(','))
+        {
+            var name = part.Trim();
+            if (name.Length == 0)
+            {
+                continue;
+            }
+
+            if (!IsValidPattern(name))
+            {
+                errors.Add((key, raw, $"'{name}' is not a fully-qualified method name such as MyCompany.Training.GradientTools.ClipAll (wildcard '*' allowed)"));
+                continue;
+            }
+
+            names.Add(name);
+        }
+
+        return names.ToImmutable();
+    }
+
+    private static bool IsValidPattern(string pattern)
+    {
+        if (pattern.IndexOf('.') < 0 && pattern != "*")
+        {
+            return false;
+        }
+
+        foreach (var c in pattern)
+        {
+            if (!(char.IsLetterOrDigit(c) || c == '_' || c == '.' || c == '*'))
+            {
+                return false;
+            }
+        }
+
+        return !pattern.StartsWith(".", System.StringComparison.Ordinal) && !pattern.EndsWith(".", System.StringComparison.Ordinal);
+    }
+
+    private static bool WildcardMatch(string pattern, string text)
+    {
+        int p = 0, t = 0, star = -1, mark = 0;
+        while (t < text.Length)
+        {
+            if (p < pattern.Length && pattern[p] == text[t])
+            {
+                p++;
+                t++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = t;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                t = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
+    }
+}

@@ -1,0 +1,147 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>
+/// The TorchSharp symbols the rules recognise, resolved once per compilation.
+/// <see cref="TryCreate"/> returns null when the compilation does not reference TorchSharp, and then no rule registers anything.
+/// </summary>
+public sealed class TorchSharpSymbols
+{
+    private TorchSharpSymbols(Compilation compilation, INamedTypeSymbol torch, INamedTypeSymbol tensor)
+    {
+        Compilation = compilation;
+        Torch = torch;
+        Tensor = tensor;
+        Module = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+Module");
+        Nn = compilation.GetTypeByMetadataName("TorchSharp.torch+nn");
+        NnUtils = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+utils");
+        NnInit = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+init");
+        Optim = compilation.GetTypeByMetadataName("TorchSharp.torch+optim");
+        Optimizer = compilation.GetTypeByMetadataName("TorchSharp.torch+optim+Optimizer");
+        Parameter = compilation.GetTypeByMetadataName("TorchSharp.Modules.Parameter");
+        Rnn = compilation.GetTypeByMetadataName("TorchSharp.Modules.RNN");
+        Lstm = compilation.GetTypeByMetadataName("TorchSharp.Modules.LSTM");
+        Gru = compilation.GetTypeByMetadataName("TorchSharp.Modules.GRU");
+        RnnCell = compilation.GetTypeByMetadataName("TorchSharp.Modules.RNNCell");
+        LstmCell = compilation.GetTypeByMetadataName("TorchSharp.Modules.LSTMCell");
+        GruCell = compilation.GetTypeByMetadataName("TorchSharp.Modules.GRUCell");
+
+        var recurrent = ImmutableHashSet.CreateBuilder<INamedTypeSymbol>(SymbolEqualityComparer.Default);
+        foreach (var type in new[] { Rnn, Lstm, Gru, RnnCell, LstmCell, GruCell })
+        {
+            if (type is not null)
+            {
+                recurrent.Add(type);
+            }
+        }
+
+        RecurrentModuleTypes = recurrent.ToImmutable();
+    }
+
+    public Compilation Compilation { get; }
+
+    /// <summary><c>TorchSharp.torch</c>, the static class every factory hangs off.</summary>
+    public INamedTypeSymbol Torch { get; }
+
+    /// <summary><c>TorchSharp.torch.Tensor</c>.</summary>
+    public INamedTypeSymbol Tensor { get; }
+
+    /// <summary><c>TorchSharp.torch.nn.Module</c> (non-generic base of every module).</summary>
+    public INamedTypeSymbol? Module { get; }
+
+    public INamedTypeSymbol? Nn { get; }
+
+    public INamedTypeSymbol? NnUtils { get; }
+
+    public INamedTypeSymbol? NnInit { get; }
+
+    public INamedTypeSymbol? Optim { get; }
+
+    /// <summary><c>TorchSharp.torch.optim.Optimizer</c>, base of Adam, SGD, RMSProp, …</summary>
+    public INamedTypeSymbol? Optimizer { get; }
+
+    public INamedTypeSymbol? Parameter { get; }
+
+    public INamedTypeSymbol? Rnn { get; }
+
+    public INamedTypeSymbol? Lstm { get; }
+
+    public INamedTypeSymbol? Gru { get; }
+
+    public INamedTypeSymbol? RnnCell { get; }
+
+    public INamedTypeSymbol? LstmCell { get; }
+
+    public INamedTypeSymbol? GruCell { get; }
+
+    /// <summary>RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell.</summary>
+    public ImmutableHashSet<INamedTypeSymbol> RecurrentModuleTypes { get; }
+
+    public static TorchSharpSymbols? TryCreate(Compilation compilation)
+    {
+        var torch = compilation.GetTypeByMetadataName("TorchSharp.torch");
+        var tensor = compilation.GetTypeByMetadataName("TorchSharp.torch+Tensor");
+        return torch is null || tensor is null ? null : new TorchSharpSymbols(compilation, torch, tensor);
+    }
+
+    public bool IsTensor(ITypeSymbol? type) => type is not null && InheritsFromOrEquals(type, Tensor);
+
+    public bool IsOptimizer(ITypeSymbol? type) => type is not null && Optimizer is not null && InheritsFromOrEquals(type, Optimizer);
+
+    public bool IsModule(ITypeSymbol? type) => type is not null && Module is not null && InheritsFromOrEquals(type, Module);
+
+    /// <summary>True for the TorchSharp recurrent module types and anything derived from them (not for user types merely named LSTM).</summary>
+    public bool IsRecurrentModule(ITypeSymbol? type)
+    {
+        for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
+        {
+            if (RecurrentModuleTypes.Contains(current.OriginalDefinition))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public bool IsVanillaRecurrentModule(ITypeSymbol? type) => IsExactly(type, Rnn) || IsExactly(type, RnnCell);
+
+    public bool IsLstmModule(ITypeSymbol? type) => IsExactly(type, Lstm) || IsExactly(type, LstmCell);
+
+    /// <summary><c>Tensor.backward()</c>, either overload.</summary>
+    public bool IsBackward(IMethodSymbol method) => method.Name == "backward" && IsTensor(method.ContainingType);
+
+    /// <summary><c>Tensor.detach()</c> / <c>detach_()</c>; not DetachFromDisposeScope, which is a memory-scope call.</summary>
+    public bool IsDetach(IMethodSymbol method) => (method.Name == "detach" || method.Name == "detach_") && IsTensor(method.ContainingType);
+
+    /// <summary><c>step</c> on any TorchSharp optimizer (including user-derived optimizers).</summary>
+    public bool IsOptimizerStep(IMethodSymbol method) => method.Name == "step" && IsOptimizer(method.ContainingType);
+
+    /// <summary><c>zero_grad</c> on an optimizer or a module.</summary>
+    public bool IsZeroGrad(IMethodSymbol method) => method.Name == "zero_grad" && (IsOptimizer(method.ContainingType) || IsModule(method.ContainingType));
+
+    /// <summary><c>torch.nn.utils.clip_grad_norm_</c> / <c>clip_grad_value_</c>.</summary>
+    public bool IsClipGrad(IMethodSymbol method) =>
+        (method.Name == "clip_grad_norm_" || method.Name == "clip_grad_value_") && IsExactly(method.ContainingType, NnUtils);
+
+    /// <summary>Any <c>torch.nn.init.*</c> method.</summary>
+    public bool IsNnInit(IMethodSymbol method) => IsExactly(method.ContainingType, NnInit);
+
+    private static bool IsExactly(ITypeSymbol? type, INamedTypeSymbol? expected) =>
+        type is not null && expected is not null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, expected);
+
+    private static bool InheritsFromOrEquals(ITypeSymbol type, INamedTypeSymbol expected)
+    {
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(current.OriginalDefinition, expected))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
