@@ -969,6 +969,31 @@ public class DefaultRecurrentInitializationAnalyzerTests
             """, Gated(0, "lstm", lstm: true));
     }
 
+    [Fact]
+    public async Task GD0004_reading_parameters_is_not_initialising_them()
+    {
+        await Verify.VerifyAsync("""
+            using System;
+            using static TorchSharp.torch;
+
+            static class Program
+            {
+                static void Main()
+                {
+                    var lstm = {|#0:nn.LSTM(16, 32, numLayers: 2)|};
+                    foreach (var (name, p) in lstm.named_parameters())
+                    {
+                        Console.WriteLine($"{name}: {p.abs().max().item<float>()}");
+                        p.requires_grad = true;
+                    }
+
+                    var optimizer = optim.SGD(lstm.parameters(), 0.1);
+                    optimizer.zero_grad();
+                }
+            }
+            """, Gated(0, "lstm", lstm: true));
+    }
+
     // ---------------------------------------------------------------- GD0004 negatives
 
     [Fact]

@@ -2,6 +2,7 @@ using GradientDiagnostics.Analyzers;
 using GradientDiagnostics.CodeFixes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Testing;
+using TorchSharp;
 using Verify = GradientDiagnostics.Testing.TorchSharpCodeFixVerifier<GradientDiagnostics.Analyzers.DefaultRecurrentInitializationAnalyzer, GradientDiagnostics.CodeFixes.DefaultRecurrentInitializationFixer>;
 
 namespace GradientDiagnostics.CodeFixes.Tests.Rules;
@@ -42,53 +43,7 @@ public class DefaultRecurrentInitializationFixerTests
                     return head.call(output.select(1, -1));
                 }
             }
-            """, """
-            using TorchSharp.Modules;
-            using static TorchSharp.torch;
-
-            public sealed class AddingModel : nn.Module<Tensor, Tensor>
-            {
-                private readonly LSTM lstm;
-                private readonly Linear head;
-
-                public AddingModel(int hidden) : base(nameof(AddingModel))
-                {
-                    lstm = nn.LSTM(2, hidden, batchFirst: true);
-                    head = nn.Linear(hidden, 1);
-                    RegisterComponents();
-                    using (no_grad())
-                    {
-                        foreach (var (name, parameter) in lstm.named_parameters())
-                        {
-                            if (name.StartsWith("weight_hh", System.StringComparison.Ordinal))
-                            {
-                                nn.init.orthogonal_(parameter);
-                            }
-                            else if (name.StartsWith("weight_ih", System.StringComparison.Ordinal))
-                            {
-                                nn.init.xavier_uniform_(parameter);
-                            }
-                            else if (name.StartsWith("bias_ih", System.StringComparison.Ordinal))
-                            {
-                                // Gate rows are i, f, g, o: starting the forget gate at b_ih + b_hh = 1 lets the cell remember by default.
-                                nn.init.zeros_(parameter);
-                                parameter[TensorIndex.Slice(parameter.shape[0] / 4, parameter.shape[0] / 2)].fill_(1.0);
-                            }
-                            else if (name.StartsWith("bias", System.StringComparison.Ordinal))
-                            {
-                                nn.init.zeros_(parameter);
-                            }
-                        }
-                    }
-                }
-
-                public override Tensor forward(Tensor input)
-                {
-                    var (output, _, _) = lstm.call(input);
-                    return head.call(output.select(1, -1));
-                }
-            }
-            """);
+            """, FixedAddingModel);
     }
 
     [Fact]
@@ -168,41 +123,7 @@ public class DefaultRecurrentInitializationFixerTests
 
                 public override torch.Tensor forward(torch.Tensor x) => rnn.call(x, null).Item1;
             }
-            """, """
-            using TorchSharp;
-            using TorchSharp.Modules;
-
-            sealed class Irnn : torch.nn.Module<torch.Tensor, torch.Tensor>
-            {
-                private readonly RNN rnn;
-
-                public Irnn() : base("irnn")
-                {
-                    rnn = torch.nn.RNN(1, 100, nonLinearity: torch.nn.NonLinearities.ReLU);
-                    RegisterComponents();
-                    using (torch.no_grad())
-                    {
-                        foreach (var (name, parameter) in rnn.named_parameters())
-                        {
-                            if (name.StartsWith("weight_hh", System.StringComparison.Ordinal))
-                            {
-                                torch.nn.init.eye_(parameter);
-                            }
-                            else if (name.StartsWith("weight_ih", System.StringComparison.Ordinal))
-                            {
-                                torch.nn.init.xavier_uniform_(parameter);
-                            }
-                            else if (name.StartsWith("bias", System.StringComparison.Ordinal))
-                            {
-                                torch.nn.init.zeros_(parameter);
-                            }
-                        }
-                    }
-                }
-
-                public override torch.Tensor forward(torch.Tensor x) => rnn.call(x, null).Item1;
-            }
-            """);
+            """, FixedIrnn);
     }
 
     [Fact]
@@ -516,4 +437,130 @@ public class DefaultRecurrentInitializationFixerTests
             """;
         await Verify.VerifyAsync(source, source);
     }
+
+    [Fact]
+    public void Fixed_LSTM_model_has_orthogonal_recurrent_weights_and_a_forget_gate_bias_of_1()
+    {
+        const int hidden = 8;
+        using var model = FixedCodeRunner.CreateModel(FixedAddingModel, "AddingModel", hidden);
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+
+        var recurrent = parameters["lstm.weight_hh_l0"];
+        Assert.Equal(new long[] { 4 * hidden, hidden }, recurrent.shape);
+        using (var gram = recurrent.t().matmul(recurrent))
+        using (var identity = torch.eye(hidden))
+        {
+            Assert.True(gram.allclose(identity, rtol: 0, atol: 1e-4), "weight_hh^T weight_hh should be the identity");
+        }
+
+        var biasIh = parameters["lstm.bias_ih_l0"].data<float>().ToArray();
+        var expectedIh = Enumerable.Range(0, 4 * hidden).Select(i => i >= hidden && i < 2 * hidden ? 1f : 0f).ToArray();
+        Assert.Equal(expectedIh, biasIh);
+        Assert.All(parameters["lstm.bias_hh_l0"].data<float>().ToArray(), value => Assert.Equal(0f, value));
+
+        using var output = model.call(torch.rand(4, 20, 2));
+        Assert.Equal(new long[] { 4, 1 }, output.shape);
+    }
+
+    [Fact]
+    public void Fixed_ReLU_RNN_has_identity_recurrent_weights_and_trains()
+    {
+        using var model = FixedCodeRunner.CreateModel(FixedIrnn, "Irnn");
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using (var identity = torch.eye(100))
+        {
+            Assert.True(parameters["rnn.weight_hh_l0"].equal(identity).all().item<bool>());
+        }
+
+        Assert.All(parameters["rnn.bias_hh_l0"].data<float>().ToArray(), value => Assert.Equal(0f, value));
+
+        using var scope = torch.NewDisposeScope();
+        var input = torch.randn(30, 2, 1);
+        model.call(input).sum().backward();
+        Assert.True(parameters["rnn.weight_hh_l0"].grad is not null);
+    }
+
+    private const string FixedAddingModel = """
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        public sealed class AddingModel : nn.Module<Tensor, Tensor>
+        {
+            private readonly LSTM lstm;
+            private readonly Linear head;
+
+            public AddingModel(int hidden) : base(nameof(AddingModel))
+            {
+                lstm = nn.LSTM(2, hidden, batchFirst: true);
+                head = nn.Linear(hidden, 1);
+                RegisterComponents();
+                using (no_grad())
+                {
+                    foreach (var (name, parameter) in lstm.named_parameters())
+                    {
+                        if (name.StartsWith("weight_hh", System.StringComparison.Ordinal))
+                        {
+                            nn.init.orthogonal_(parameter);
+                        }
+                        else if (name.StartsWith("weight_ih", System.StringComparison.Ordinal))
+                        {
+                            nn.init.xavier_uniform_(parameter);
+                        }
+                        else if (name.StartsWith("bias_ih", System.StringComparison.Ordinal))
+                        {
+                            // Gate rows are i, f, g, o: starting the forget gate at b_ih + b_hh = 1 lets the cell remember by default.
+                            nn.init.zeros_(parameter);
+                            parameter[TensorIndex.Slice(parameter.shape[0] / 4, parameter.shape[0] / 2)].fill_(1.0);
+                        }
+                        else if (name.StartsWith("bias", System.StringComparison.Ordinal))
+                        {
+                            nn.init.zeros_(parameter);
+                        }
+                    }
+                }
+            }
+
+            public override Tensor forward(Tensor input)
+            {
+                var (output, _, _) = lstm.call(input);
+                return head.call(output.select(1, -1));
+            }
+        }
+        """;
+
+    private const string FixedIrnn = """
+        using TorchSharp;
+        using TorchSharp.Modules;
+
+        sealed class Irnn : torch.nn.Module<torch.Tensor, torch.Tensor>
+        {
+            private readonly RNN rnn;
+
+            public Irnn() : base("irnn")
+            {
+                rnn = torch.nn.RNN(1, 100, nonLinearity: torch.nn.NonLinearities.ReLU);
+                RegisterComponents();
+                using (torch.no_grad())
+                {
+                    foreach (var (name, parameter) in rnn.named_parameters())
+                    {
+                        if (name.StartsWith("weight_hh", System.StringComparison.Ordinal))
+                        {
+                            torch.nn.init.eye_(parameter);
+                        }
+                        else if (name.StartsWith("weight_ih", System.StringComparison.Ordinal))
+                        {
+                            torch.nn.init.xavier_uniform_(parameter);
+                        }
+                        else if (name.StartsWith("bias", System.StringComparison.Ordinal))
+                        {
+                            torch.nn.init.zeros_(parameter);
+                        }
+                    }
+                }
+            }
+
+            public override torch.Tensor forward(torch.Tensor x) => rnn.call(x, null).Item1;
+        }
+        """;
 }
