@@ -169,6 +169,10 @@ public sealed class ModuleParameterOwnership
     private bool FollowsCall(IInvocationOperation invocation, Scope scope, Func<ModuleRoot, bool> isTarget, ImmutableArray<string> initMethods, int depth, HashSet<IMethodSymbol> stack, CancellationToken cancellationToken)
     {
         var target = invocation.TargetMethod;
+        if (!target.OriginalDefinition.Locations.Any(location => location.IsInSource))
+        {
+            return false;
+        }
 
         // A base(...) constructor runs before the derived constructor creates its modules, so what it initialises is not them.
         if (target.MethodKind == MethodKind.Constructor && !SymbolEqualityComparer.Default.Equals(target.ContainingType, scope.ContainingType))
