@@ -439,6 +439,27 @@ public class DefaultRecurrentInitializationFixerTests
     }
 
     [Fact]
+    public async Task No_fix_for_a_field_initialiser_shared_by_two_constructors()
+    {
+        const string source = """
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Decoder : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTMCell cell = {|#0:nn.LSTMCell(16, 16)|};
+
+                public Decoder() : base("decoder") => RegisterComponents();
+
+                public Decoder(string name) : base(name) => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => cell.call(x, null).Item1;
+            }
+            """;
+        await Verify.VerifyAsync(source, source, editorConfig: null, new DiagnosticResult(DiagnosticDescriptors.DefaultGatedRnnInitialization).WithLocation(0).WithArguments("cell", " and a forget-gate bias of 1"));
+    }
+
+    [Fact]
     public void Fixed_LSTM_model_has_orthogonal_recurrent_weights_and_a_forget_gate_bias_of_1()
     {
         const int hidden = 8;
