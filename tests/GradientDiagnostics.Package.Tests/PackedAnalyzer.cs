@@ -53,10 +53,16 @@ public sealed class PackedAnalyzer : IDisposable
         }
 
         Directory.Delete(Feed, recursive: true);
-        var cached = Path.Combine(GlobalPackagesFolder, PackageId.ToLowerInvariant(), Version.ToLowerInvariant());
+        var packageFolder = Path.Combine(GlobalPackagesFolder, PackageId.ToLowerInvariant());
+        var cached = Path.Combine(packageFolder, Version.ToLowerInvariant());
         if (Directory.Exists(cached))
         {
             Directory.Delete(cached, recursive: true);
+        }
+
+        if (Directory.Exists(packageFolder) && !Directory.EnumerateFileSystemEntries(packageFolder).Any())
+        {
+            Directory.Delete(packageFolder);
         }
     }
 

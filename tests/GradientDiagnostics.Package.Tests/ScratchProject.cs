@@ -79,6 +79,14 @@ public sealed class ScratchProject : IDisposable
         }
     }
 
+    /// <summary>The reference <c>dotnet add package</c> would write, written directly (no extra restore).</summary>
+    public void ReferenceAnalyzerPackage(PackedAnalyzer package)
+    {
+        var csproj = File.ReadAllText(ProjectFile);
+        var reference = $"""    <PackageReference Include="{PackedAnalyzer.PackageId}" Version="{package.Version}" PrivateAssets="all" />""";
+        File.WriteAllText(ProjectFile, csproj.Replace("  </ItemGroup>", reference + "\n  </ItemGroup>", StringComparison.Ordinal));
+    }
+
     /// <summary>Runs dotnet build, with a SARIF 2.1 error log at <paramref name="sarifPath"/> when given.</summary>
     public (int ExitCode, string Output) Build(string? sarifPath = null)
     {
