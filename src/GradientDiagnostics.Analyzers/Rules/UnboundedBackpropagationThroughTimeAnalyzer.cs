@@ -19,13 +19,17 @@ namespace GradientDiagnostics.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagnosticsAnalyzer
 {
-    /// <summary>Diagnostic property: how the fix inserts the detach, relative to the additional location.</summary>
+    /// <summary>Diagnostic property: how the fix inserts the detach, relative to the anchor node.</summary>
     public const string InsertModeProperty = "InsertMode";
 
-    /// <summary>Insert the detach statements just after the statement at the additional location.</summary>
+    /// <summary>Diagnostic properties: the span of the anchor node (a statement, loop or method) in the diagnostic's document.</summary>
+    public const string AnchorStartProperty = "AnchorStart";
+    public const string AnchorLengthProperty = "AnchorLength";
+
+    /// <summary>Insert the detach statements just after the anchor statement.</summary>
     public const string InsertAfterStatement = "After";
 
-    /// <summary>Insert the detach statements at the start of the body of the loop or method at the additional location.</summary>
+    /// <summary>Insert the detach statements at the start of the body of the anchor loop or method.</summary>
     public const string InsertAtBodyStart = "BodyStart";
 
     /// <summary>Diagnostic property: the carried state, one line per carrier, <c>kind|expression</c>.</summary>
@@ -77,22 +81,22 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
     private static Diagnostic CreateDiagnostic(CarriedState carried, ControlFlowGraph graph, RecurrentKnowledge knowledge)
     {
-        var names = carried.Carriers.Select(c => c.Name).Distinct().ToList();
+        var ordered = carried.Carriers.OrderBy(c => c.Syntax.SpanStart).ToList();
+        var names = ordered.Select(c => c.Name).Distinct().ToList();
         var stateName = names.Count == 1 ? names[0] : "(" + string.Join(", ", names) + ")";
         var properties = ImmutableDictionary.CreateBuilder<string, string?>();
-        var additional = new List<Location>();
         var anchor = FixAnchor(carried, graph, knowledge);
-        if (anchor is not null)
+        if (anchor is not null && anchor.Value.Node.SyntaxTree == carried.Origin.Syntax.SyntaxTree)
         {
             properties[InsertModeProperty] = anchor.Value.Mode;
-            properties[CarriersProperty] = string.Join("\n", carried.Carriers.Select(c => c.Kind + "|" + c.Syntax.ToString()).Distinct());
-            additional.Add(anchor.Value.Node.GetLocation());
+            properties[AnchorStartProperty] = anchor.Value.Node.SpanStart.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            properties[AnchorLengthProperty] = anchor.Value.Node.Span.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            properties[CarriersProperty] = string.Join("\n", ordered.Select(c => c.Kind + "|" + c.Syntax.ToString()).Distinct());
         }
 
         return Diagnostic.Create(
             DiagnosticDescriptors.UnboundedBackpropagationThroughTime,
             carried.Origin.Syntax.GetLocation(),
-            additional,
             properties.ToImmutable(),
             stateName,
             carried.Module);

@@ -347,6 +347,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     {
         const string source = """
             #nullable enable
+            using System.Linq;
             using TorchSharp;
             using static TorchSharp.torch;
 
@@ -920,10 +921,11 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
                     var hidden = zeros(1, 16, 32);
                     for (var b = 0; b < batches.Length; b++)
                     {
-                        var (output, h) = gru.call(batches[b], {|CS1525:)|};
-                        hidden = h{|CS1002:|}
-                        output.sum().{|CS1001:|}backward({|CS1525:;|}
-                    }{|CS1026:|}
+                        var (output, h) = gru.call(batches[b], hidden);
+                        hidden = h.{|CS1001:;|}
+                        output.sum().backward();
+                        {|CS0103:optimizer|}.step();
+                    }
                 }
             }
             """;
