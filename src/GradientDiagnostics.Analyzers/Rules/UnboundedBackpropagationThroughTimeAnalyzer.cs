@@ -35,7 +35,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     /// <summary>Diagnostic property: the carried state, one line per carrier, <c>kind|expression</c>.</summary>
     public const string CarriersProperty = "Carriers";
 
-    /// <summary>Carrier kinds written into <see cref="CarriersProperty"/>.</summary>
+    /// <summary>Carrier kinds written into <see cref="CarriersProperty"/>; tuple kinds are followed by their arity (<c>Tuple2|state</c>).</summary>
     public const string TensorKind = "Tensor";
     public const string NullableTensorKind = "Tensor?";
     public const string TupleKind = "Tuple";
@@ -628,12 +628,12 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         {
             if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
             {
-                return nullable.TypeArguments[0].IsTupleType ? NullableTupleKind : NullableTensorKind;
+                return nullable.TypeArguments[0] is INamedTypeSymbol { IsTupleType: true } inner ? NullableTupleKind + inner.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : NullableTensorKind;
             }
 
-            if (type is not null && type.IsTupleType)
+            if (type is INamedTypeSymbol { IsTupleType: true } tuple)
             {
-                return TupleKind;
+                return TupleKind + tuple.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
             return type?.NullableAnnotation == NullableAnnotation.NotAnnotated ? TensorKind : NullableTensorKind;
