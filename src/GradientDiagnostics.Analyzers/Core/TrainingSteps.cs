@@ -155,20 +155,30 @@ public sealed class TrainingSteps
     public bool ContainsRecurrentModule(ITypeSymbol? type) => type is not null && ContainsRecurrentModule(type, 0);
 
     /// <summary>
-    /// Whether the model a step updates is recurrent: the optimizer's parameters come from a recurrent module (or a module
-    /// containing one), or a recurrent module is called inside the step (directly or through source helpers).
+    /// Whether the model a step updates is recurrent. When the optimizer's parameters can be traced to modules of known
+    /// type, those decide (so an optimizer that trains only a Linear head on top of a frozen LSTM is not recurrent);
+    /// otherwise a recurrent module called inside the step (directly or through source helpers) makes it recurrent.
     /// </summary>
     public bool IsRecurrent(TrainingStep step, CancellationToken cancellationToken)
     {
+        var known = false;
+        var unknown = false;
         foreach (var source in ModelSources(step, cancellationToken))
         {
-            if (IsRecurrentValue(step.Root, source, cancellationToken))
+            switch (Classify(step.Root, source, cancellationToken))
             {
-                return true;
+                case true:
+                    return true;
+                case false:
+                    known = true;
+                    break;
+                default:
+                    unknown = true;
+                    break;
             }
         }
 
-        return Bodies.OperationReaches(step.Scope, invocation => IsRecurrentCall(invocation), cancellationToken);
+        return (!known || unknown) && Bodies.OperationReaches(step.Scope, IsRecurrentCall, cancellationToken);
     }
 
     /// <summary>
@@ -375,7 +385,8 @@ public sealed class TrainingSteps
         }
     }
 
-    private bool IsRecurrentValue(IOperation root, IOperation source, CancellationToken cancellationToken)
+    /// <summary>True/false when the module's concrete type is known to contain / not contain a recurrent module; null when it cannot be told.</summary>
+    private bool? Classify(IOperation root, IOperation source, CancellationToken cancellationToken)
     {
         if (ContainsRecurrentModule(source.Type))
         {
@@ -383,7 +394,8 @@ public sealed class TrainingSteps
         }
 
         // A model declared as nn.Module<Tensor, Tensor> (or built with nn.Sequential) is judged by what was assigned to it.
-        foreach (var value in ResolveValues(root, source, cancellationToken))
+        var values = ResolveValues(root, source, cancellationToken);
+        foreach (var value in values)
         {
             if (ContainsRecurrentModule(value.Type) || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && Symbols.IsRecurrentModule(v.Type)))
             {
@@ -391,8 +403,10 @@ public sealed class TrainingSteps
             }
         }
 
-        return false;
+        return IsConcreteClass(source.Type) || values.Any(value => IsConcreteClass(value.Type)) ? false : null;
     }
+
+    private static bool IsConcreteClass(ITypeSymbol? type) => type is INamedTypeSymbol { IsAbstract: false, TypeKind: TypeKind.Class };
 
     /// <summary>Values assigned to the local (in this body), field or property (anywhere in its type) that <paramref name="reference"/> reads.</summary>
     private ImmutableArray<IOperation> ResolveValues(IOperation root, IOperation reference, CancellationToken cancellationToken)
