@@ -90,6 +90,12 @@ internal static class StatementEdits
                 continue;
             }
 
+            // A local is in scope in its whole block, but usable only after its declaration.
+            if (symbol is ILocalSymbol && symbol.DeclaringSyntaxReferences.Any(reference => reference.SyntaxTree == targetModel.SyntaxTree && reference.Span.Start >= position))
+            {
+                return false;
+            }
+
             var visible = targetModel.LookupSymbols(position, name: identifier.Identifier.ValueText);
             if (!visible.Any(candidate => SymbolEqualityComparer.Default.Equals(candidate, symbol) || SymbolEqualityComparer.Default.Equals(candidate.OriginalDefinition, symbol.OriginalDefinition)))
             {

@@ -22,35 +22,15 @@ namespace GradientDiagnostics.CodeFixes;
 /// <c>using static TorchSharp.torch.nn.utils</c>); <c>using TorchSharp;</c> is added only when none does.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MissingGradientClippingFixer)), Shared]
-public sealed class MissingGradientClippingFixer : CodeFixProvider
+public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
 {
-    private const string Title = "Clip gradients after backward()";
     private static readonly string[] ClipPrefixes = ["torch.nn.utils.", "nn.utils.", string.Empty];
 
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(RuleIdentifiers.MissingGradientClipping);
 
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+    protected override string Title => "Clip gradients after backward()";
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
-    {
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            var changes = await ComputeChangesAsync(context.Document, diagnostic, context.CancellationToken).ConfigureAwait(false);
-            if (changes.IsDefaultOrEmpty)
-            {
-                continue;
-            }
-
-            context.RegisterCodeFix(
-                CodeAction.Create(
-                    Title,
-                    async cancellationToken => context.Document.WithText((await context.Document.GetTextAsync(cancellationToken).ConfigureAwait(false)).WithChanges(changes)),
-                    equivalenceKey: Title),
-                diagnostic);
-        }
-    }
-
-    private static async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
         if (diagnostic.AdditionalLocations.Count == 0
             || await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not CompilationUnitSyntax root

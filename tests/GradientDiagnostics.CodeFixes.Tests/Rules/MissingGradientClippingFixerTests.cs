@@ -434,9 +434,34 @@ public class MissingGradientClippingFixerTests
                     }
                 }
                 """,
+            BatchFixedCode = TrainingModels.Usings + """
+                static class Seq2SeqTrainer
+                {
+                    public static void Train()
+                    {
+                        var encoder = nn.LSTM(16, 64, batchFirst: true);
+                        var decoder = nn.GRUCell(16, 64);
+                        var encoderOptimizer = optim.Adam(encoder.parameters());
+                        var decoderOptimizer = optim.Adam(decoder.parameters());
+                        for (var i = 0; i < 500; i++)
+                        {
+                            encoderOptimizer.zero_grad();
+                            decoderOptimizer.zero_grad();
+                            var (_, h, _) = encoder.call(randn(30, 8, 16));
+                            var state = decoder.call(randn(8, 16), h[0]);
+                            var loss = state.pow(2).mean();
+                            loss.backward();
+                            torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0);
+                            torch.nn.utils.clip_grad_norm_(decoder.parameters(), 1.0);
+                            encoderOptimizer.step();
+                            decoderOptimizer.step();
+                        }
+                    }
+                }
+                """,
         };
 
-        // Fix All is checked too: the batch fixer keeps one of the two insertions at the same point, which satisfies both steps.
+        // One fix satisfies both steps; Fix All fixes each diagnostic, so it clips each optimizer's parameters.
         await test.RunAsync();
     }
 
