@@ -650,6 +650,9 @@ public sealed class TrainingStep
 
     public StepPathKind Kind { get; }
 
+    /// <summary>How messages name the call: <c>optimizer.step()</c>, without a closure argument's body.</summary>
+    public string DisplayName => StepCall.Instance is { IsImplicit: false } instance ? instance.Syntax + ".step()" : "step()";
+
     /// <summary>The operation whose execution is one step: the loop body, the step's closure, or the whole body.</summary>
     public IOperation Scope => Kind == StepPathKind.Closure ? StepCall : Loop?.Body ?? Root;
 

@@ -44,7 +44,7 @@ public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyze
                     step.StepCall.Syntax.GetLocation(),
                     additional,
                     ImmutableDictionary<string, string?>.Empty.Add(MaxNormProperty, DoubleLiteral(method.Options.DefaultClipNorm)),
-                    step.StepCall.Syntax.ToString()));
+                    step.DisplayName));
             }
         });
 
