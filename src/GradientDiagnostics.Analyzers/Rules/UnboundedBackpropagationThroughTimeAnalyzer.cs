@@ -337,6 +337,9 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         private readonly Dictionary<IOperation, CarriedState> reports = new();
         private readonly HashSet<ILocalSymbol> ownLocals = new(SymbolEqualityComparer.Default);
         private readonly Dictionary<(ISymbol Member, SyntaxNode Syntax), Carrier> carriers = new();
+
+        // The CFG captures an assignment target (e.g. of `h = c ? a : b` or `h = h?.detach()`) and stores through the capture.
+        private readonly Dictionary<CaptureId, IOperation> capturedTargets = new();
         private ImmutableDictionary<Place, ImmutableHashSet<Taint>> places = ImmutableDictionary.Create<Place, ImmutableHashSet<Taint>>();
 
         public StateFlow(ControlFlowGraph graph, bool capturedFromOuter, RecurrentKnowledge knowledge, CancellationToken cancellationToken)
@@ -346,6 +349,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             this.knowledge = knowledge;
             this.cancellationToken = cancellationToken;
             CollectLocals(graph.Root);
+            foreach (var capture in graph.Blocks.SelectMany(b => b.Operations).OfType<IFlowCaptureOperation>())
+            {
+                if (PlaceOf(capture.Value) is { Capture: null })
+                {
+                    capturedTargets[capture.Id] = capture.Value;
+                }
+            }
         }
 
         public List<CarriedState> Run()
@@ -568,6 +578,11 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private void Store(IOperation target, ImmutableHashSet<Taint> value, IOperation origin)
         {
+            if (Strip(target) is IFlowCaptureReferenceOperation reference && capturedTargets.TryGetValue(reference.Id, out var captured))
+            {
+                target = captured;
+            }
+
             var place = PlaceOf(target);
             if (place is null)
             {
@@ -617,26 +632,55 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             var key = (member, target.Syntax);
             if (!carriers.TryGetValue(key, out var carrier))
             {
-                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(target.Type), IsPersistent(place));
+                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(member, target.Type), IsPersistent(place));
                 carriers.Add(key, carrier);
             }
 
             return carrier;
         }
 
-        private static string KindOf(ITypeSymbol? type)
+        private string KindOf(ISymbol member, ITypeSymbol? referenceType)
         {
+            var type = member switch
+            {
+                ILocalSymbol local => local.Type,
+                IParameterSymbol parameter => parameter.Type,
+                IFieldSymbol field => field.Type,
+                IPropertySymbol property => property.Type,
+                _ => referenceType,
+            };
+
             if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
             {
-                return nullable.TypeArguments[0] is INamedTypeSymbol { IsTupleType: true } inner ? NullableTupleKind + inner.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : NullableTensorKind;
+                return nullable.TypeArguments[0] is INamedTypeSymbol { IsTupleType: true } inner ? NullableTupleKind + Arity(inner) : NullableTensorKind;
             }
 
             if (type is INamedTypeSymbol { IsTupleType: true } tuple)
             {
-                return TupleKind + tuple.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TupleKind + Arity(tuple);
             }
 
-            return type?.NullableAnnotation == NullableAnnotation.NotAnnotated ? TensorKind : NullableTensorKind;
+            return type?.NullableAnnotation == NullableAnnotation.NotAnnotated || (member is ILocalSymbol declared && InitializedNonNullWithVar(declared))
+                ? TensorKind
+                : NullableTensorKind;
+        }
+
+        private static string Arity(INamedTypeSymbol tuple) => tuple.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>A <c>var</c> local is declared nullable; it is non-null when its initializer is (<c>var h = zeros(...)</c>).</summary>
+        private bool InitializedNonNullWithVar(ILocalSymbol local)
+        {
+            var model = graph.OriginalOperation.SemanticModel;
+            foreach (var reference in local.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer.Value: { } value, Parent: VariableDeclarationSyntax { Type.IsVar: true } }
+                    && model is not null && value.SyntaxTree == model.SyntaxTree)
+                {
+                    return model.GetTypeInfo(value, cancellationToken).Nullability.FlowState == NullableFlowState.NotNull;
+                }
+            }
+
+            return false;
         }
 
         private void SetPlace(Place place, ImmutableHashSet<Taint> value) =>
