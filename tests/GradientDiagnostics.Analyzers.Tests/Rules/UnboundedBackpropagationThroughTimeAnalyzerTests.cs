@@ -906,6 +906,323 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Detach_method_not_configured_leaves_an_opaque_truncation_unrecognised()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            namespace MyCompany.Training
+            {
+                public interface IStateTruncator
+                {
+                    Tensor Truncate(Tensor state);
+                }
+
+                public static class Trainer
+                {
+                    public static void Train(Tensor[] batches, Tensor[] targets, IStateTruncator truncator)
+                    {
+                        var gru = nn.GRU(4, 32);
+                        var head = nn.Linear(32, 1);
+                        var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                        var hidden = zeros(1, 16, 32);
+                        for (var b = 0; b < batches.Length; b++)
+                        {
+                            var (output, h) = gru.call(batches[b], hidden);
+                            hidden = truncator.Truncate(h);
+                            var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        // Truncate comes from an interface, so nothing proves it detaches; without the option the state is taken as still attached.
+        await Verify.VerifyAsync(source.Replace("hidden = truncator.Truncate(h);", "{|#0:hidden = truncator.Truncate(h)|};"), Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
+    public async Task Online_learner_detaching_a_nullable_field_with_a_null_conditional_call_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class OnlineForecaster
+            {
+                private readonly GRUCell cell = nn.GRUCell(3, 24);
+                private readonly Linear head = nn.Linear(24, 1);
+                private readonly optim.Optimizer optimizer;
+                private Tensor? hidden;
+
+                public OnlineForecaster()
+                {
+                    optimizer = optim.Adam(cell.parameters(), 1e-3);
+                }
+
+                public void Observe(Tensor window, Tensor target)
+                {
+                    hidden = hidden?.detach();
+                    for (long t = 0; t < window.shape[0]; t++)
+                    {
+                        hidden = cell.call(window[t].unsqueeze(0), hidden);
+                    }
+
+                    var loss = nn.functional.mse_loss(head.call(hidden!), target);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task State_reset_to_null_or_zeros_after_each_step_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets, bool statelessBetweenBatches)
+                {
+                    var rnn = nn.RNN(4, 32, nonLinearity: nn.NonLinearities.ReLU);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(rnn.parameters(), 1e-3);
+                    Tensor? hidden = null;
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        (output, hidden) = rnn.call(batches[b], hidden);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        hidden = statelessBetweenBatches ? null : zeros(1, 16, 32);
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Trainer_property_holding_the_state_between_batches_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class ChurnTrainer
+            {
+                private readonly LSTM lstm = nn.LSTM(12, 40, batchFirst: true);
+                private readonly Linear head = nn.Linear(40, 2);
+
+                public (Tensor, Tensor)? State { get; private set; }
+
+                public void Fit(Tensor[] sessions, Tensor[] labels, int epochs)
+                {
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    for (var epoch = 0; epoch < epochs; epoch++)
+                    {
+                        for (var i = 0; i < sessions.Length; i++)
+                        {
+                            var (output, h, c) = lstm.call(sessions[i], State);
+                            {|#0:State = (h, c)|};
+                            var loss = nn.functional.cross_entropy(head.call(output.select(1, -1)), labels[i]);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("State", "lstm"));
+    }
+
+    [Fact]
+    public async Task Top_level_training_loop_with_rnn_cell_state_carried_across_batches_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            var cell = nn.RNNCell(2, 16);
+            var head = nn.Linear(16, 1);
+            var optimizer = optim.SGD(cell.parameters(), 0.05);
+            var h = zeros(32, 16);
+            foreach (var (inputs, target) in AddingTask.Batches(100))
+            {
+                for (long t = 0; t < inputs.shape[1]; t++)
+                {
+                    {|#0:h = cell.call(inputs.select(1, t), h)|};
+                }
+
+                var loss = nn.functional.mse_loss(head.call(h), target);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+            }
+
+            static class AddingTask
+            {
+                public static System.Collections.Generic.IEnumerable<(Tensor, Tensor)> Batches(int count)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        yield return (rand(32, 50, 2), rand(32, 1));
+                    }
+                }
+            }
+            """;
+
+        var test = new Verify.Test { TestCode = source };
+        test.TestState.OutputKind = Microsoft.CodeAnalysis.OutputKind.ConsoleApplication;
+        test.ExpectedDiagnostics.Add(Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("h", "cell"));
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task Local_function_training_one_batch_on_a_captured_state_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        TrainBatch(batches[b], targets[b]);
+                    }
+
+                    void TrainBatch(Tensor batch, Tensor target)
+                    {
+                        var (output, h) = gru.call(batch, hidden);
+                        {|#0:hidden = h|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), target);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
+    public async Task Stateful_model_used_only_for_inference_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingLstm : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+                private readonly Linear head;
+                private (Tensor, Tensor)? state;
+
+                public StreamingLstm() : base(nameof(StreamingLstm))
+                {
+                    lstm = nn.LSTM(6, 48, batchFirst: true);
+                    head = nn.Linear(48, 6);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, h, c) = lstm.call(input, state);
+                    state = (h, c);
+                    return head.call(output);
+                }
+            }
+
+            public static class Monitor
+            {
+                public static float[] Score(StreamingLstm model, Tensor[] chunks)
+                {
+                    using var noGrad = no_grad();
+                    model.eval();
+                    var scores = new float[chunks.Length];
+                    for (var i = 0; i < chunks.Length; i++)
+                    {
+                        scores[i] = model.call(chunks[i]).abs().mean().item<float>();
+                    }
+
+                    return scores;
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Tuple_state_detached_by_a_user_helper_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var lstm = nn.LSTM(4, 32, numLayers: 2);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var state = (zeros(2, 16, 32), zeros(2, 16, 32));
+                    foreach (var (batch, target) in System.Linq.Enumerable.Zip(batches, targets))
+                    {
+                        state = Truncate(state);
+                        var (output, h, c) = lstm.call(batch, state);
+                        state = (h, c);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), target);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+
+                private static (Tensor, Tensor) Truncate((Tensor H, Tensor C) state) => (state.H.detach(), state.C.detach());
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
