@@ -53,6 +53,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             {
                 var options = GradientDiagnosticsOptions.Read(operationContext.Options.AnalyzerConfigOptionsProvider, operationContext.Operation.Syntax.SyntaxTree);
                 var knowledge = new RecurrentKnowledge(symbols, bodies, trainingCallees, options, operationContext.CancellationToken);
+
+                // Most methods never call a recurrent module with a state; they are not worth a control-flow graph.
+                if (!operationContext.Operation.Descendants().OfType<IInvocationOperation>().Any(i => knowledge.GetStateCall(i) is { StateArguments.IsEmpty: false }))
+                {
+                    return;
+                }
+
                 var graph = operationContext.GetControlFlowGraph();
                 AnalyzeGraph(graph, capturedFromOuter: false, knowledge, operationContext.ReportDiagnostic, operationContext.CancellationToken);
             },
@@ -367,7 +374,8 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             input[0] = FlowState.Empty;
             worklist.Enqueue(0);
             queued.Add(0);
-            var callBoundaryTrains = knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
+            bool? callBoundaryTrains = null;
+            bool CallBoundaryTrains() => callBoundaryTrains ??= knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
 
             // Fields, properties and captured locals outlive this call: what is stored in them at exit is there on entry next call.
             while (worklist.Count > 0)
@@ -380,7 +388,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 var targets = new List<int>();
                 if (block.Kind == BasicBlockKind.Exit)
                 {
-                    var persisted = Persisted(output, callBoundaryTrains);
+                    var persisted = Persisted(output, CallBoundaryTrains);
                     if (persisted.Places.Count > 0)
                     {
                         Propagate(0, persisted);
@@ -414,14 +422,14 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
         }
 
-        private FlowState Persisted(FlowState exit, bool crossesBackward)
+        private FlowState Persisted(FlowState exit, System.Func<bool> crossesBackward)
         {
             var persisted = ImmutableDictionary.CreateBuilder<Place, ImmutableHashSet<Taint>>();
             foreach (var pair in exit.Places)
             {
-                if (pair.Key.Capture is null && IsPersistent(pair.Key))
+                if (pair.Key.Capture is null && IsPersistent(pair.Key) && !(pair.Key.Root is null && knowledge.ResetElsewhere(pair.Key.Member!, graph.OriginalOperation)))
                 {
-                    persisted[pair.Key] = crossesBackward ? pair.Value.Select(t => t.WithCrossed()).ToImmutableHashSet() : pair.Value;
+                    persisted[pair.Key] = crossesBackward() ? pair.Value.Select(t => t.WithCrossed()).ToImmutableHashSet() : pair.Value;
                 }
             }
 
@@ -839,7 +847,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     }
 
     /// <summary>Recognises recurrent calls, detaches and backward() — by symbol, through source helpers.</summary>
-    private sealed partial class RecurrentKnowledge
+    private sealed class RecurrentKnowledge
     {
         private const string BackwardKey = "GD0002.backward";
         private const string DetachKey = "GD0002.detach";
@@ -870,6 +878,56 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         {
             var owner = body.SemanticModel?.GetDeclaredSymbol(body.Syntax, cancellationToken) as IMethodSymbol;
             return owner is not null && trainingCallees.Contains(owner, cancellationToken);
+        }
+
+        /// <summary>
+        /// True when another method of the member's type (not a constructor) overwrites or detaches it in place, as a
+        /// stateful module's <c>DetachState()</c> or <c>ResetState()</c> called between batches does.
+        /// </summary>
+        public bool ResetElsewhere(ISymbol member, IOperation currentBody)
+        {
+            var current = currentBody.SemanticModel?.GetDeclaredSymbol(currentBody.Syntax, cancellationToken);
+            foreach (var method in member.ContainingType.GetMembers().OfType<IMethodSymbol>())
+            {
+                if (method.MethodKind is MethodKind.Constructor or MethodKind.StaticConstructor || SymbolEqualityComparer.Default.Equals(method, current))
+                {
+                    continue;
+                }
+
+                foreach (var body in bodies.GetBodies(method, cancellationToken))
+                {
+                    foreach (var operation in body.Descendants())
+                    {
+                        var written = operation switch
+                        {
+                            ISimpleAssignmentOperation assignment when IsFreshState(assignment.Value) => assignment.Target,
+                            IInvocationOperation invocation when Symbols.IsDetach(invocation.TargetMethod) => invocation.Instance,
+                            _ => null,
+                        };
+                        if (written is IMemberReferenceOperation { Instance: null or IInstanceReferenceOperation } reference
+                            && SymbolEqualityComparer.Default.Equals(reference.Member, member))
+                        {
+                            return true;
+                        }
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>A value with no history: null, a detach, a new tensor from a <c>torch</c> factory, or a tuple of those.</summary>
+        private bool IsFreshState(IOperation value)
+        {
+            value = StripConversions(value);
+            return value switch
+            {
+                ILiteralOperation or IDefaultValueOperation or IObjectCreationOperation => true,
+                IConditionalAccessOperation access => IsFreshState(access.WhenNotNull),
+                ITupleOperation tuple => tuple.Elements.All(IsFreshState),
+                IInvocationOperation invocation => IsDetaching(invocation) || (invocation.Instance is null && Same(invocation.TargetMethod.ContainingType, Symbols.Torch)),
+                _ => false,
+            };
         }
 
         public bool RunsBackward(IInvocationOperation invocation) =>
@@ -969,73 +1027,6 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
         }
 
-        }
-
-    /// <summary>
-    /// The source methods called from code that runs backward(), found once per compilation and only when asked: a field
-    /// or property that holds state between calls of a method is carried across training iterations when a training loop
-    /// calls that method (a module's forward counts when the loop calls the module).
-    /// </summary>
-    private sealed class TrainingCallees
-    {
-        private readonly Compilation compilation;
-        private readonly TorchSharpSymbols symbols;
-        private readonly SourceMethodBodies bodies;
-        private readonly object gate = new();
-        private HashSet<IMethodSymbol>? callees;
-
-        public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
-        {
-            this.compilation = compilation;
-            this.symbols = symbols;
-            this.bodies = bodies;
-        }
-
-        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken)
-        {
-            lock (gate)
-            {
-                callees ??= Collect(cancellationToken);
-                return callees.Contains(method.OriginalDefinition);
-            }
-        }
-
-        private HashSet<IMethodSymbol> Collect(CancellationToken cancellationToken)
-        {
-            var found = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
-            foreach (var tree in compilation.SyntaxTrees)
-            {
-#pragma warning disable RS1030 // The whole compilation is scanned once, lazily, to find which methods training loops call.
-                var model = compilation.GetSemanticModel(tree);
-#pragma warning restore RS1030
-                foreach (var node in tree.GetRoot(cancellationToken).DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or LocalFunctionStatementSyntax or AccessorDeclarationSyntax or GlobalStatementSyntax))
-                {
-                    var body = model.GetOperation(node, cancellationToken);
-                    if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
-                    {
-                        continue;
-                    }
-
-                    foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
-                    {
-                        found.Add(invocation.TargetMethod.OriginalDefinition);
-                        if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
-                        {
-                            foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
-                            {
-                                found.Add(forward.OriginalDefinition);
-                            }
-                        }
-                    }
-                }
-            }
-
-            return found;
-        }
-    }
-
-    private sealed partial class RecurrentKnowledge
-    {
         internal static IEnumerable<IMethodSymbol> SourceForwards(ITypeSymbol type)
         {
             for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
@@ -1050,21 +1041,8 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
         }
 
-        private static IMethodSymbol? FindSourceForward(ITypeSymbol? type, int parameterCount)
-        {
-            for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
-            {
-                foreach (var member in current.GetMembers("forward").OfType<IMethodSymbol>())
-                {
-                    if (member.Parameters.Length == parameterCount && member.DeclaringSyntaxReferences.Length > 0)
-                    {
-                        return member;
-                    }
-                }
-            }
-
-            return null;
-        }
+        private static IMethodSymbol? FindSourceForward(ITypeSymbol? type, int parameterCount) =>
+            type is null ? null : SourceForwards(type).FirstOrDefault(m => m.Parameters.Length == parameterCount);
 
         /// <summary>
         /// Flow-insensitive summary of a source method: parameters that reach a recurrent call's state argument, and the
@@ -1274,6 +1252,69 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
 
             return operation;
+        }
+    }
+
+    /// <summary>
+    /// The source methods called from code that runs backward(), found once per compilation and only when asked: a field
+    /// or property that holds state between calls of a method is carried across training iterations when a training loop
+    /// calls that method (a module's forward counts when the loop calls the module).
+    /// </summary>
+    private sealed class TrainingCallees
+    {
+        private readonly Compilation compilation;
+        private readonly TorchSharpSymbols symbols;
+        private readonly SourceMethodBodies bodies;
+        private readonly object gate = new();
+        private HashSet<IMethodSymbol>? callees;
+
+        public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
+        {
+            this.compilation = compilation;
+            this.symbols = symbols;
+            this.bodies = bodies;
+        }
+
+        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken)
+        {
+            lock (gate)
+            {
+                callees ??= Collect(cancellationToken);
+                return callees.Contains(method.OriginalDefinition);
+            }
+        }
+
+        private HashSet<IMethodSymbol> Collect(CancellationToken cancellationToken)
+        {
+            var found = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
+            foreach (var tree in compilation.SyntaxTrees)
+            {
+#pragma warning disable RS1030 // The whole compilation is scanned once, lazily, to find which methods training loops call.
+                var model = compilation.GetSemanticModel(tree);
+#pragma warning restore RS1030
+                foreach (var node in tree.GetRoot(cancellationToken).DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or LocalFunctionStatementSyntax or AccessorDeclarationSyntax or GlobalStatementSyntax))
+                {
+                    var body = model.GetOperation(node, cancellationToken);
+                    if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
+                    {
+                        continue;
+                    }
+
+                    foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
+                    {
+                        found.Add(invocation.TargetMethod.OriginalDefinition);
+                        if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
+                        {
+                            foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
+                            {
+                                found.Add(forward.OriginalDefinition);
+                            }
+                        }
+                    }
+                }
+            }
+
+            return found;
         }
     }
 }

@@ -1223,6 +1223,59 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Stateful_model_whose_DetachState_the_training_loop_calls_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingGru : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly Linear head;
+                private Tensor? hidden;
+
+                public StreamingGru() : base(nameof(StreamingGru))
+                {
+                    gru = nn.GRU(6, 48, batchFirst: true);
+                    head = nn.Linear(48, 6);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, h) = gru.call(input, hidden);
+                    hidden = h;
+                    return head.call(output);
+                }
+
+                // Truncated BPTT: keep the state's value, drop its history.
+                public void DetachState() => hidden = hidden?.detach();
+            }
+
+            public static class StreamTrainer
+            {
+                public static void Train(StreamingGru model, Tensor[] chunks, Tensor[] targets)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var i = 0; i < chunks.Length; i++)
+                    {
+                        model.DetachState();
+                        optimizer.zero_grad();
+                        var loss = nn.functional.mse_loss(model.call(chunks[i]), targets[i]);
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
