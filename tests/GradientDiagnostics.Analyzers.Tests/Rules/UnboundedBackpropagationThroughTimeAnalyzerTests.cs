@@ -1276,6 +1276,61 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task RiskyTraining_sample_reports_its_carried_hidden_state()
+    {
+        var program = File.ReadAllText(Path.Combine(RepositoryRoot(), "samples", "RiskyTraining", "Program.cs"));
+        var lines = program.Split('\n');
+        var line = Array.FindIndex(lines, l => l.Trim() == "hidden = h;");
+        Assert.True(line >= 0, "samples/RiskyTraining/Program.cs no longer carries 'hidden = h;'");
+        var column = lines[line].IndexOf("hidden", StringComparison.Ordinal);
+
+        var test = new Verify.Test();
+        test.TestState.OutputKind = Microsoft.CodeAnalysis.OutputKind.ConsoleApplication;
+        test.TestState.Sources.Add(("/0/Program.cs", program));
+        test.TestState.Sources.Add(("/0/ImplicitUsings.cs", ImplicitUsings));
+        test.ExpectedDiagnostics.Add(Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime)
+            .WithSpan("/0/Program.cs", line + 1, column + 1, line + 1, column + 1 + "hidden = h".Length)
+            .WithArguments("hidden", "rnn"));
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task AddingProblem_sample_which_keeps_no_state_between_steps_reports_nothing()
+    {
+        var test = new Verify.Test();
+        test.TestState.OutputKind = Microsoft.CodeAnalysis.OutputKind.ConsoleApplication;
+
+        // The sample's command line (System.CommandLine) is not referenced here; the training code binds fully.
+        test.CompilerDiagnostics = Microsoft.CodeAnalysis.Testing.CompilerDiagnostics.None;
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryRoot(), "samples", "AddingProblem"), "*.cs"))
+        {
+            test.TestState.Sources.Add(("/0/" + Path.GetFileName(file), File.ReadAllText(file)));
+        }
+
+        test.TestState.Sources.Add(("/0/ImplicitUsings.cs", ImplicitUsings));
+        await test.RunAsync();
+    }
+
+    private const string ImplicitUsings = """
+        global using System;
+        global using System.Collections.Generic;
+        global using System.Linq;
+        """;
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Diagnostics.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Diagnostics.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
