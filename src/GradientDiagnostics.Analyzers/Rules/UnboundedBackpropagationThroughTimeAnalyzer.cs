@@ -961,7 +961,8 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
 
             var target = method.Name == "call" && Symbols.IsModule(receiverType) ? FindSourceForward(receiverType, method.Parameters.Length) : method;
-            if (target is null || target.DeclaringSyntaxReferences.Length == 0)
+            // Only a method that takes and returns tensors can pass a recurrent state through.
+            if (target is null || target.DeclaringSyntaxReferences.Length == 0 || !HoldsTensors(target.ReturnType) || !target.Parameters.Any(p => HoldsTensors(p.Type)))
             {
                 return null;
             }
@@ -978,6 +979,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 .ToImmutableArray();
             return new StateCall(arguments, summary.StateParts, ModuleName(invocation));
         }
+
+        private bool HoldsTensors(ITypeSymbol type) => type switch
+        {
+            INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable => HoldsTensors(nullable.TypeArguments[0]),
+            INamedTypeSymbol { IsTupleType: true } tuple => tuple.TupleElements.Any(e => HoldsTensors(e.Type)),
+            _ => Symbols.IsTensor(type),
+        };
 
         private int RecurrentStateParts(ITypeSymbol type)
         {

@@ -1331,6 +1331,104 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task State_carried_through_try_finally_async_and_lambda_training_loops_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using System;
+            using System.Collections.Generic;
+            using System.Threading.Tasks;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public sealed class AsyncTrainer
+            {
+                private readonly TorchSharp.Modules.GRU gru = nn.GRU(4, 32);
+                private readonly TorchSharp.Modules.Linear head = nn.Linear(32, 1);
+
+                public async Task TrainAsync(IAsyncEnumerable<(Tensor X, Tensor Y)> stream)
+                {
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    Tensor? hidden = null;
+                    await foreach (var (x, y) in stream)
+                    {
+                        try
+                        {
+                            var (output, h) = gru.call(x, hidden);
+                            {|#0:hidden = h|};
+                            var loss = nn.functional.mse_loss(head.call(output[-1]), y);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                        catch (ExternalException error) when (error.Message.Contains("out of memory"))
+                        {
+                            hidden = null;
+                            continue;
+                        }
+                        finally
+                        {
+                            GC.KeepAlive(y);
+                        }
+
+                        await Task.Yield();
+                    }
+                }
+
+                public Action<Tensor, Tensor> MakeStep()
+                {
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    return (x, y) =>
+                    {
+                        var (output, h) = gru.call(x, hidden);
+                        {|#1:hidden = h|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), y);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    };
+                }
+
+                public IEnumerable<float> Steps(Tensor[] xs, Tensor[] ys)
+                {
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    var i = 0;
+                    while (true)
+                    {
+                        switch (i < xs.Length ? 1 : 0)
+                        {
+                            case 0:
+                                yield break;
+                        }
+
+                        var (output, h) = gru.call(xs[i], hidden);
+                        hidden = h;
+                        {|#2:hidden = i % 10 == 0 ? hidden.detach() : hidden|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), ys[i]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        yield return loss.item<float>();
+                        i++;
+                    }
+                }
+            }
+
+            public sealed class ExternalException : Exception
+            {
+            }
+            """;
+
+        await Verify.VerifyAsync(
+            source,
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"),
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(1).WithArguments("hidden", "gru"),
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(2).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
