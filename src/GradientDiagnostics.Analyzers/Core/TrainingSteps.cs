@@ -5,6 +5,7 @@ using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -152,7 +153,7 @@ public sealed class TrainingSteps
     /// True when the type is a TorchSharp recurrent module, or a module whose fields/properties (transitively, through
     /// source types and generic arguments such as <c>ModuleList&lt;LSTM&gt;</c>) hold one. A user class merely named LSTM is not.
     /// </summary>
-    public bool ContainsRecurrentModule(ITypeSymbol? type) => type is not null && ContainsRecurrentModule(type, 0);
+    public bool ContainsRecurrentModule(ITypeSymbol? type) => type is not null && recurrentTypes.GetOrAdd(type, t => ComputeContainsRecurrentModule(t, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default)));
 
     /// <summary>
     /// Whether the model a step updates is recurrent. When the optimizer's parameters can be traced to modules of known
@@ -459,13 +460,16 @@ public sealed class TrainingSteps
         var values = ImmutableArray.CreateBuilder<IOperation>();
         foreach (var reference in member.DeclaringSyntaxReferences)
         {
-            var declaration = reference.GetSyntax(cancellationToken);
-            foreach (var node in declaration.DescendantNodesAndSelf())
+            var initializerSyntax = reference.GetSyntax(cancellationToken) switch
             {
-                if (node is Microsoft.CodeAnalysis.CSharp.Syntax.EqualsValueClauseSyntax && Bodies.GetOperation(node, cancellationToken) is ISymbolInitializerOperation initializer)
-                {
-                    values.Add(Unwrap(initializer.Value));
-                }
+                VariableDeclaratorSyntax { Initializer: { } fieldInitializer } => fieldInitializer,
+                PropertyDeclarationSyntax { Initializer: { } propertyInitializer } => propertyInitializer,
+                _ => null,
+            };
+
+            if (initializerSyntax is not null && Bodies.GetOperation(initializerSyntax, cancellationToken) is ISymbolInitializerOperation initializer)
+            {
+                values.Add(Unwrap(initializer.Value));
             }
         }
 
@@ -486,66 +490,52 @@ public sealed class TrainingSteps
         return values.ToImmutable();
     }
 
-    private bool ContainsRecurrentModule(ITypeSymbol type, int depth)
-    {
-        if (recurrentTypes.TryGetValue(type, out var known))
-        {
-            return known;
-        }
-
-        // Provisional answer breaks cycles (a module type that holds itself, directly or through others).
-        recurrentTypes.TryAdd(type, false);
-        var result = ComputeContainsRecurrentModule(type, depth);
-        recurrentTypes[type] = result;
-        return result;
-    }
-
-    private bool ComputeContainsRecurrentModule(ITypeSymbol type, int depth)
+    /// <summary>Only the answer for the type asked about is cached: answers for types met on a cycle are partial.</summary>
+    private bool ComputeContainsRecurrentModule(ITypeSymbol type, HashSet<ITypeSymbol> visiting)
     {
         if (Symbols.IsRecurrentModule(type))
         {
             return true;
         }
 
-        if (depth > 8)
+        if (!visiting.Add(type))
         {
             return false;
         }
 
-        if (type is IArrayTypeSymbol array)
+        switch (type)
         {
-            return ContainsRecurrentModule(array.ElementType, depth + 1);
-        }
-
-        if (type is not INamedTypeSymbol named)
-        {
-            return false;
-        }
-
-        if (named.TypeArguments.Any(argument => ContainsRecurrentModule(argument, depth + 1)))
-        {
-            return true;
-        }
-
-        for (var current = named; current is not null && !current.DeclaringSyntaxReferences.IsEmpty; current = current.BaseType)
-        {
-            foreach (var member in current.GetMembers())
-            {
-                var memberType = member switch
-                {
-                    IFieldSymbol { IsStatic: false } field => field.Type,
-                    IPropertySymbol { IsStatic: false, IsIndexer: false } property => property.Type,
-                    _ => null,
-                };
-
-                if (memberType is not null && !SymbolEqualityComparer.Default.Equals(memberType, type) && ContainsRecurrentModule(memberType, depth + 1))
+            case IArrayTypeSymbol array:
+                return ComputeContainsRecurrentModule(array.ElementType, visiting);
+            case INamedTypeSymbol named:
+                if (named.TypeArguments.Any(argument => ComputeContainsRecurrentModule(argument, visiting)))
                 {
                     return true;
                 }
-            }
-        }
 
-        return false;
+                // Metadata types are judged by their own type (above): only user module types are looked into.
+                for (var current = named; current is not null && !current.DeclaringSyntaxReferences.IsEmpty; current = current.BaseType)
+                {
+                    foreach (var member in current.GetMembers())
+                    {
+                        var memberType = member switch
+                        {
+                            IFieldSymbol { IsStatic: false } field => field.Type,
+                            IPropertySymbol { IsStatic: false, IsIndexer: false } property => property.Type,
+                            _ => null,
+                        };
+
+                        if (memberType is not null && ComputeContainsRecurrentModule(memberType, visiting))
+                        {
+                            return true;
+                        }
+                    }
+                }
+
+                return false;
+            default:
+                return false;
+        }
     }
 }
 
@@ -659,6 +649,9 @@ public sealed class TrainingStep
     public ILoopOperation? Loop { get; }
 
     public StepPathKind Kind { get; }
+
+    /// <summary>How messages name the call: <c>optimizer.step()</c>, without a closure argument's body.</summary>
+    public string DisplayName => StepCall.Instance is { IsImplicit: false } instance ? instance.Syntax + ".step()" : "step()";
 
     /// <summary>The operation whose execution is one step: the loop body, the step's closure, or the whole body.</summary>
     public IOperation Scope => Kind == StepPathKind.Closure ? StepCall : Loop?.Body ?? Root;

@@ -72,10 +72,12 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
             return document;
         }
 
+        var endOfLine = root.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia)).ToString();
+        var lineBreak = endOfLine.Length == 0 ? SyntaxFactory.ElasticCarriageReturnLineFeed : SyntaxFactory.ElasticEndOfLine(endOfLine);
         var insertions = new Dictionary<SyntaxNode, (string Mode, List<StatementSyntax> Statements)>();
         foreach (var (anchor, mode, carriers) in plans)
         {
-            insertions[anchor] = (mode, carriers.Select(DetachStatement).ToList());
+            insertions[anchor] = (mode, carriers.Select(c => DetachStatement(c, justStored: mode == Analyzer.InsertAfterStatement, lineBreak)).ToList());
         }
 
         var blocks = insertions
@@ -124,7 +126,8 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
         _ => null,
     };
 
-    private static StatementSyntax DetachStatement(Carrier carrier)
+    /// <param name="justStored">The statement follows the store of a recurrent state, so a nullable tensor is known to be non-null there.</param>
+    private static StatementSyntax DetachStatement(Carrier carrier, bool justStored, SyntaxTrivia lineBreak)
     {
         var e = carrier.Expression;
         string text;
@@ -137,7 +140,7 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
         {
             text = $"{e} = ({Elements(carrier.Kind.Substring(Analyzer.TupleKind.Length), i => $"{e}.Item{i}.detach()")});";
         }
-        else if (carrier.Kind == Analyzer.NullableTensorKind)
+        else if (carrier.Kind == Analyzer.NullableTensorKind && !justStored)
         {
             text = $"{e} = {e}?.detach();";
         }
@@ -148,7 +151,7 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
 
         return SyntaxFactory.ParseStatement(text)
             .WithLeadingTrivia(SyntaxFactory.ElasticMarker)
-            .WithTrailingTrivia(SyntaxFactory.ElasticCarriageReturnLineFeed)
+            .WithTrailingTrivia(lineBreak)
             .WithAdditionalAnnotations(Formatter.Annotation);
     }
 

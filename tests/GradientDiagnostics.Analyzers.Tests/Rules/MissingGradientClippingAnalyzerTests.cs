@@ -1,5 +1,6 @@
 using GradientDiagnostics.Testing;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Testing;
 using Verify = GradientDiagnostics.Testing.TorchSharpAnalyzerVerifier<GradientDiagnostics.Analyzers.MissingGradientClippingAnalyzer>;
 
 namespace GradientDiagnostics.Analyzers.Tests.Rules;
@@ -253,9 +254,10 @@ public class MissingGradientClippingAnalyzerTests
     }
 
     [Fact]
-    public async Task Reports_an_LBFGS_closure_that_calls_backward()
+    public async Task Reports_an_LBFGS_closure_that_calls_backward_naming_the_step_without_its_closure()
     {
-        await VerifyAsync("""
+        await Verify.VerifyAsync(
+            TrainingModels.Usings + """
             static class Fit
             {
                 public static void Run()
@@ -266,7 +268,7 @@ public class MissingGradientClippingAnalyzerTests
                     var y = randn(16, 1);
                     for (var i = 0; i < 10; i++)
                     {
-                        {|GD0001:optimizer.step(() =>
+                        {|#0:optimizer.step(() =>
                         {
                             optimizer.zero_grad();
                             var loss = nn.functional.mse_loss(model.call(x), y);
@@ -276,7 +278,8 @@ public class MissingGradientClippingAnalyzerTests
                     }
                 }
             }
-            """);
+            """ + Models,
+            Verify.Diagnostic("GD0001").WithLocation(0).WithArguments("optimizer.step()").WithOptions(DiagnosticOptions.IgnoreAdditionalLocations));
     }
 
     [Fact]
