@@ -29,9 +29,14 @@ public sealed class PackedAnalyzer : IDisposable
         }
 
         riskyBuild = new Lazy<RiskySampleBuild>(() => new RiskySampleBuild(this));
+        formattedRisky = new Lazy<FormattedRiskySample>(() => new FormattedRiskySample(this));
     }
 
     private readonly Lazy<RiskySampleBuild> riskyBuild;
+    private readonly Lazy<FormattedRiskySample> formattedRisky;
+
+    /// <summary>A runnable copy of samples/RiskyTraining fixed by dotnet format, then built with a SARIF log.</summary>
+    public FormattedRiskySample FormattedRisky => formattedRisky.Value;
 
     /// <summary>samples/RiskyTraining built once, as a user's project referencing this package, with a SARIF log.</summary>
     public RiskySampleBuild RiskyBuild => riskyBuild.Value;
@@ -50,6 +55,11 @@ public sealed class PackedAnalyzer : IDisposable
         if (riskyBuild.IsValueCreated)
         {
             riskyBuild.Value.Dispose();
+        }
+
+        if (formattedRisky.IsValueCreated)
+        {
+            formattedRisky.Value.Dispose();
         }
 
         Directory.Delete(Feed, recursive: true);

@@ -8,6 +8,7 @@ namespace GradientDiagnostics.Package.Tests;
 public sealed class ScratchProject : IDisposable
 {
     public const string TorchSharpVersion = "0.107.0";
+    public const string LibTorchVersion = "2.10.0";
     private const string Name = "Scratch";
 
     private ScratchProject(string directory)
@@ -19,8 +20,12 @@ public sealed class ScratchProject : IDisposable
 
     public string ProjectFile => Path.Combine(Directory, Name + ".csproj");
 
-    /// <summary>Creates the project with the C# files of <paramref name="sourceDirectory"/> (top level only).</summary>
-    public static ScratchProject FromSources(PackedAnalyzer package, string sourceDirectory, string? editorConfig = null)
+    /// <summary>
+    /// Creates the project with the C# files of <paramref name="sourceDirectory"/> (top level only). A
+    /// <paramref name="runnable"/> project also gets LibTorch and this repository's Debian 12 native-library step
+    /// (build/TorchSharp.NativeCompat.targets, a machine fix that inherits none of the repository's settings).
+    /// </summary>
+    public static ScratchProject FromSources(PackedAnalyzer package, string sourceDirectory, string? editorConfig = null, bool runnable = false)
     {
         var sources = System.IO.Directory.GetFiles(sourceDirectory, "*.cs", SearchOption.TopDirectoryOnly);
         if (sources.Length == 0)
@@ -45,9 +50,11 @@ public sealed class ScratchProject : IDisposable
             </configuration>
             """);
         project.Write("Directory.Build.props", "<Project />\n");
-        project.Write("Directory.Build.targets", "<Project />\n");
+        var nativeCompat = Path.Combine(Repository.Root, "build", "TorchSharp.NativeCompat.targets");
+        project.Write("Directory.Build.targets", runnable ? $"<Project>\n  <Import Project=\"{nativeCompat}\" />\n</Project>\n" : "<Project />\n");
         project.Write("Directory.Packages.props", "<Project />\n");
         project.Write(".editorconfig", "root = true\n\n[*.cs]\n" + (editorConfig ?? ""));
+        var libTorch = runnable ? $"    <PackageReference Include=\"libtorch-cpu-linux-x64\" Version=\"{LibTorchVersion}\" />\n" : "";
         project.Write(Name + ".csproj", $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -58,7 +65,7 @@ public sealed class ScratchProject : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="TorchSharp" Version="{TorchSharpVersion}" />
-              </ItemGroup>
+            {libTorch}  </ItemGroup>
             </Project>
             """);
         foreach (var source in sources)
