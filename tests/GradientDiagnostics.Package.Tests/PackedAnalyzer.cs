@@ -15,7 +15,6 @@ public sealed class PackedAnalyzer : IDisposable
         Feed = Directory.CreateTempSubdirectory("gd-feed-").FullName;
         // PackageVersion, not Version: the analyzer assemblies keep their identity, so the referenced projects stay up to date.
         var (exitCode, log) = Repository.Dotnet(Repository.Root, "pack", Repository.PackageProject, "-c", "Release", "-o", Feed, $"-p:PackageVersion={Version}");
-        PackLog = log;
         if (exitCode != 0)
         {
             Directory.Delete(Feed, recursive: true);
@@ -47,8 +46,6 @@ public sealed class PackedAnalyzer : IDisposable
     public string Feed { get; }
 
     public string PackagePath { get; }
-
-    public string PackLog { get; }
 
     public void Dispose()
     {

@@ -19,7 +19,8 @@ internal sealed record SarifLog(string Version, IReadOnlyList<SarifRule> Rules, 
                 rules.AddRange(ruleArray.EnumerateArray().Select(r => new SarifRule(
                     r.GetProperty("id").GetString()!,
                     r.TryGetProperty("helpUri", out var help) ? help.GetString() : null,
-                    r.TryGetProperty("defaultConfiguration", out var configuration) && configuration.TryGetProperty("level", out var level) ? level.GetString() : null)));
+                    // In SARIF 2.1 an absent level means "warning".
+                    r.TryGetProperty("defaultConfiguration", out var configuration) && configuration.TryGetProperty("level", out var level) ? level.GetString()! : "warning")));
             }
 
             if (run.TryGetProperty("results", out var resultArray))
@@ -49,13 +50,13 @@ internal sealed record SarifLog(string Version, IReadOnlyList<SarifRule> Rules, 
 
         return new SarifResult(
             result.GetProperty("ruleId").GetString()!,
-            result.TryGetProperty("level", out var level) ? level.GetString()! : "warning",
+            result.TryGetProperty("level", out var level) ? level.GetString()! : "warning", // absent means "warning"
             result.GetProperty("message").GetProperty("text").GetString()!,
             locations);
     }
 }
 
-internal sealed record SarifRule(string Id, string? HelpUri, string? DefaultLevel);
+internal sealed record SarifRule(string Id, string? HelpUri, string DefaultLevel);
 
 internal sealed record SarifResult(string RuleId, string Level, string Message, IReadOnlyList<SarifLocation> Locations);
 

@@ -1,3 +1,5 @@
+using Microsoft.CodeAnalysis;
+
 namespace GradientDiagnostics.Package.Tests;
 
 /// <summary><c>dotnet build -p:ErrorLog=out.sarif%2Cversion=2.1</c> of a user's project, as a CI pipeline runs it.</summary>
@@ -14,6 +16,8 @@ public class SarifTests(PackedAnalyzer package)
         {
             var rule = Assert.Single(log.Rules, r => r.Id == id);
             Assert.Equal(ShippedRules.HelpLink(id), rule.HelpUri);
+            // The rule's default, not the project's .editorconfig override: Info is "note" in SARIF.
+            Assert.Equal(ShippedRules.DefaultSeverity(id) == DiagnosticSeverity.Info ? "note" : "warning", rule.DefaultLevel);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Reflection;
 using GradientDiagnostics.Analyzers;
+using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.Diagnostics;
 
@@ -32,6 +33,9 @@ internal static class ShippedRules
         .ToImmutableSortedSet(StringComparer.Ordinal);
 
     public static string HelpLink(string id) => DiagnosticDescriptors.HelpLink(id);
+
+    public static DiagnosticSeverity DefaultSeverity(string id) =>
+        Analyzers.SelectMany(a => a.SupportedDiagnostics).First(d => d.Id == id).DefaultSeverity;
 
     /// <summary>Every rule the analyzers implement must at least include the headline rule, or these tests prove nothing.</summary>
     public static void AssertHeadlineRuleImplemented() =>
