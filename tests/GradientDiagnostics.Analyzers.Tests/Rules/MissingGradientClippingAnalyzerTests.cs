@@ -305,6 +305,42 @@ public class MissingGradientClippingAnalyzerTests
     }
 
     [Fact]
+    public async Task Reports_a_model_whose_submodule_field_has_a_base_module_type_but_holds_a_GRU_encoder()
+    {
+        await VerifyAsync("""
+            sealed class Tagger : nn.Module<Tensor, Tensor>
+            {
+                private readonly nn.Module<Tensor, Tensor> encoder;
+                private readonly nn.Module<Tensor, Tensor> classifier;
+
+                public Tagger() : base(nameof(Tagger))
+                {
+                    encoder = new Encoder(16, 32);
+                    classifier = nn.Linear(32, 5);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => classifier.call(encoder.call(x));
+            }
+
+            static class Trainer
+            {
+                public static void Train()
+                {
+                    var model = new Tagger();
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.cross_entropy(model.call(randn(4, 12, 16)), randint(0, 5, 4)).backward();
+                        {|GD0001:optimizer.step()|};
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Reports_top_level_statements()
     {
         var test = new Verify.Test { TestState = { OutputKind = OutputKind.ConsoleApplication } };
@@ -486,6 +522,40 @@ public class MissingGradientClippingAnalyzerTests
                         optimizer.zero_grad();
                         var loss = functional.cross_entropy(model.call(randn(32, 128)), randint(0, 10, 32));
                         loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_base_module_typed_submodule_that_holds_an_MLP_is_not_recurrent()
+    {
+        await VerifyAsync("""
+            sealed class Classifier : nn.Module<Tensor, Tensor>
+            {
+                private readonly nn.Module<Tensor, Tensor> body;
+
+                public Classifier() : base(nameof(Classifier))
+                {
+                    body = new Mlp(16, 32, 5);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => body.call(x);
+            }
+
+            static class Trainer
+            {
+                public static void Train()
+                {
+                    var model = new Classifier();
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.cross_entropy(model.call(randn(4, 16)), randint(0, 5, 4)).backward();
                         optimizer.step();
                     }
                 }
