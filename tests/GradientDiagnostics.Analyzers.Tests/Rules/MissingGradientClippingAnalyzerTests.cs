@@ -592,6 +592,47 @@ public class MissingGradientClippingAnalyzerTests
     }
 
     [Fact]
+    public async Task A_user_optimizer_whose_step_clips_counts()
+    {
+        await VerifyAsync("""
+            sealed class ClippedAdam : TorchSharp.Modules.OptimizerHelper
+            {
+                private readonly optim.Optimizer inner;
+                private readonly IEnumerable<TorchSharp.Modules.Parameter> parameters;
+
+                public ClippedAdam(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+                {
+                    this.parameters = parameters.ToList();
+                    inner = optim.Adam(this.parameters);
+                }
+
+                public override Tensor step(Func<Tensor>? closure = null)
+                {
+                    torch.nn.utils.clip_grad_norm_(parameters, 1.0);
+                    return inner.step(closure);
+                }
+
+                public override void zero_grad() => inner.zero_grad();
+            }
+
+            static class Trainer
+            {
+                public static void Train()
+                {
+                    var model = new Seq2One(2, 64);
+                    var optimizer = new ClippedAdam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task A_method_configured_as_clipping_counts()
     {
         await VerifyAsync(
