@@ -115,7 +115,7 @@ public sealed class TrainingSteps
             var kind = StepPathKind.Straight;
             foreach (var backward in backwards)
             {
-                if (TryPair(root, backward, stepCall, out var pairLoop, out var pairKind))
+                if (TryPair(root, backward, stepCall, optimizerSteps, out var pairLoop, out var pairKind))
                 {
                     paired.Add(backward);
                     loop ??= pairLoop;
@@ -278,7 +278,7 @@ public sealed class TrainingSteps
 
     internal static bool Contains(IOperation outer, IOperation inner) => outer.Syntax.Span.Contains(inner.Syntax.Span) && outer.Syntax.SyntaxTree == inner.Syntax.SyntaxTree;
 
-    private static bool TryPair(IOperation root, IInvocationOperation backward, IInvocationOperation stepCall, out ILoopOperation? loop, out StepPathKind kind)
+    private static bool TryPair(IOperation root, IInvocationOperation backward, IInvocationOperation stepCall, IEnumerable<IInvocationOperation> allSteps, out ILoopOperation? loop, out StepPathKind kind)
     {
         loop = null;
         kind = StepPathKind.Straight;
@@ -296,7 +296,16 @@ public sealed class TrainingSteps
         }
 
         var stepLoops = EnclosingLoops(stepCall, root).ToList();
-        loop = EnclosingLoops(backward, root).FirstOrDefault(stepLoops.Contains);
+        var backwardLoops = EnclosingLoops(backward, root).ToList();
+        loop = backwardLoops.FirstOrDefault(stepLoops.Contains);
+
+        // A loop around backward() but not around this step() that steps an optimizer itself consumes its gradients
+        // (a pretraining loop followed by a fine-tuning loop); one without a step accumulates them for this step().
+        if (backwardLoops.Any(backwardLoop => !stepLoops.Contains(backwardLoop) && allSteps.Any(other => Contains(backwardLoop.Body, other))))
+        {
+            return false;
+        }
+
         if (backward.Syntax.SpanStart < stepCall.Syntax.SpanStart)
         {
             return true;

@@ -341,6 +341,35 @@ public class MissingGradientClippingAnalyzerTests
     }
 
     [Fact]
+    public async Task Reports_an_unclipped_fine_tuning_loop_after_a_clipped_pretraining_loop()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                public static void PretrainThenFineTune(Seq2One model)
+                {
+                    var pretrainOptimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var i = 0; i < 1000; i++)
+                    {
+                        pretrainOptimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                        pretrainOptimizer.step();
+                    }
+
+                    var fineTuneOptimizer = optim.SGD(model.parameters(), 1e-4);
+                    for (var i = 0; i < 100; i++)
+                    {
+                        fineTuneOptimizer.zero_grad();
+                        nn.functional.l1_loss(model.call(rand(8, 200, 2)), rand(8, 1)).backward();
+                        {|GD0001:fineTuneOptimizer.step()|};
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Reports_top_level_statements()
     {
         var test = new Verify.Test { TestState = { OutputKind = OutputKind.ConsoleApplication } };
