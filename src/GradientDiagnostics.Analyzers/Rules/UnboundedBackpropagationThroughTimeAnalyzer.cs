@@ -377,7 +377,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             bool? callBoundaryTrains = null;
             bool CallBoundaryTrains() => callBoundaryTrains ??= knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
 
-            // Fields, properties and captured locals outlive this call: what is stored in them at exit is there on entry next call.
+            // What is stored at exit in a place that outlives the call is there on entry to the next call.
             while (worklist.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -385,7 +385,6 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 queued.Remove(index);
                 var block = blocks[index];
                 var output = Transfer(block, input[index] ?? FlowState.Empty);
-                var targets = new List<int>();
                 if (block.Kind == BasicBlockKind.Exit)
                 {
                     var persisted = Persisted(output, CallBoundaryTrains);
@@ -436,12 +435,17 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             return new FlowState(persisted.ToImmutable());
         }
 
+        /// <summary>
+        /// Places that outlive one call: fields and properties, members of an object passed in, ref parameters, and
+        /// (in a local function or lambda) locals captured from the enclosing method.
+        /// </summary>
         private bool IsPersistent(Place place)
         {
             var owner = place.Root ?? place.Member;
             return owner switch
             {
                 IFieldSymbol or IPropertySymbol => true,
+                IParameterSymbol parameter => place.Root is not null || parameter.RefKind is RefKind.Ref or RefKind.Out,
                 ILocalSymbol local => capturedFromOuter && !ownLocals.Contains(local),
                 _ => false,
             };

@@ -1429,6 +1429,67 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Per_batch_step_storing_state_into_a_ref_parameter_or_a_holder_argument_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class SessionState
+            {
+                public Tensor? Hidden { get; set; }
+            }
+
+            public sealed class Steps
+            {
+                private readonly GRU gru = nn.GRU(4, 32);
+                private readonly Linear head = nn.Linear(32, 1);
+                private readonly optim.Optimizer optimizer;
+
+                public Steps()
+                {
+                    optimizer = optim.Adam(gru.parameters(), 1e-3);
+                }
+
+                public void TrainBatch(Tensor x, Tensor y, ref Tensor? hidden)
+                {
+                    var (output, h) = gru.call(x, hidden);
+                    {|#0:hidden = h|};
+                    Optimise(nn.functional.mse_loss(head.call(output[-1]), y));
+                }
+
+                public void TrainSession(Tensor x, Tensor y, SessionState session)
+                {
+                    var (output, h) = gru.call(x, session.Hidden);
+                    {|#1:session.Hidden = h|};
+                    Optimise(nn.functional.mse_loss(head.call(output[-1]), y));
+                }
+
+                public void TrainSessionTruncated(Tensor x, Tensor y, SessionState session)
+                {
+                    var (output, h) = gru.call(x, session.Hidden?.detach());
+                    session.Hidden = h;
+                    Optimise(nn.functional.mse_loss(head.call(output[-1]), y));
+                }
+
+                private void Optimise(Tensor loss)
+                {
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(
+            source,
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"),
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(1).WithArguments("Hidden", "gru"));
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
