@@ -1513,6 +1513,62 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Stateful_model_reset_only_once_per_epoch_still_carries_state_across_batches()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StatefulGru : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly Linear head;
+
+                public StatefulGru() : base(nameof(StatefulGru))
+                {
+                    gru = nn.GRU(7, 32, batchFirst: true);
+                    head = nn.Linear(32, 1);
+                    RegisterComponents();
+                }
+
+                public Tensor? State { get; set; }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var (y, h) = gru.call(x, State);
+                    {|#0:State = h|};
+                    return head.call(y);
+                }
+
+                public void ResetState() => State = null;
+            }
+
+            public static class Program
+            {
+                public static void Train(StatefulGru model, Tensor[] batches, Tensor[] targets)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var epoch = 0; epoch < 5; epoch++)
+                    {
+                        model.ResetState();
+                        for (var i = 0; i < batches.Length; i++)
+                        {
+                            optimizer.zero_grad();
+                            var loss = nn.functional.mse_loss(model.call(batches[i]), targets[i]);
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("State", "gru"));
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
