@@ -115,7 +115,7 @@ public sealed class TrainingSteps
             var kind = StepPathKind.Straight;
             foreach (var backward in backwards)
             {
-                if (TryPair(root, backward, stepCall, out var pairLoop, out var pairKind))
+                if (TryPair(root, backward, stepCall, optimizerSteps, out var pairLoop, out var pairKind))
                 {
                     paired.Add(backward);
                     loop ??= pairLoop;
@@ -153,7 +153,8 @@ public sealed class TrainingSteps
     /// True when the type is a TorchSharp recurrent module, or a module whose fields/properties (transitively, through
     /// source types and generic arguments such as <c>ModuleList&lt;LSTM&gt;</c>) hold one. A user class merely named LSTM is not.
     /// </summary>
-    public bool ContainsRecurrentModule(ITypeSymbol? type) => type is not null && recurrentTypes.GetOrAdd(type, t => ComputeContainsRecurrentModule(t, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default)));
+    public bool ContainsRecurrentModule(ITypeSymbol? type, CancellationToken cancellationToken) =>
+        type is not null && recurrentTypes.GetOrAdd(type, t => ComputeContainsRecurrentModule(t, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), cancellationToken));
 
     /// <summary>
     /// Whether the model a step updates is recurrent. When the optimizer's parameters can be traced to modules of known
@@ -179,7 +180,7 @@ public sealed class TrainingSteps
             }
         }
 
-        return (!known || unknown) && Bodies.OperationReaches(step.Scope, IsRecurrentCall, cancellationToken);
+        return (!known || unknown) && Bodies.OperationReaches(step.Scope, invocation => IsRecurrentCall(invocation, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -277,7 +278,7 @@ public sealed class TrainingSteps
 
     internal static bool Contains(IOperation outer, IOperation inner) => outer.Syntax.Span.Contains(inner.Syntax.Span) && outer.Syntax.SyntaxTree == inner.Syntax.SyntaxTree;
 
-    private static bool TryPair(IOperation root, IInvocationOperation backward, IInvocationOperation stepCall, out ILoopOperation? loop, out StepPathKind kind)
+    private static bool TryPair(IOperation root, IInvocationOperation backward, IInvocationOperation stepCall, IEnumerable<IInvocationOperation> allSteps, out ILoopOperation? loop, out StepPathKind kind)
     {
         loop = null;
         kind = StepPathKind.Straight;
@@ -295,7 +296,16 @@ public sealed class TrainingSteps
         }
 
         var stepLoops = EnclosingLoops(stepCall, root).ToList();
-        loop = EnclosingLoops(backward, root).FirstOrDefault(stepLoops.Contains);
+        var backwardLoops = EnclosingLoops(backward, root).ToList();
+        loop = backwardLoops.FirstOrDefault(stepLoops.Contains);
+
+        // A loop around backward() but not around this step() that steps an optimizer itself consumes its gradients
+        // (a pretraining loop followed by a fine-tuning loop); one without a step accumulates them for this step().
+        if (backwardLoops.Any(backwardLoop => !stepLoops.Contains(backwardLoop) && allSteps.Any(other => Contains(backwardLoop.Body, other))))
+        {
+            return false;
+        }
+
         if (backward.Syntax.SpanStart < stepCall.Syntax.SpanStart)
         {
             return true;
@@ -344,11 +354,11 @@ public sealed class TrainingSteps
     private static bool IsSourceMethod(IMethodSymbol method) =>
         !method.DeclaringSyntaxReferences.IsEmpty && method.MethodKind is MethodKind.Ordinary or MethodKind.LocalFunction or MethodKind.PropertyGet;
 
-    private bool IsRecurrentCall(IInvocationOperation invocation) =>
+    private bool IsRecurrentCall(IInvocationOperation invocation, CancellationToken cancellationToken) =>
         invocation.TargetMethod.Name is "call" or "forward"
         && Symbols.IsModule(invocation.TargetMethod.ContainingType)
         && invocation.Instance is { } instance
-        && ContainsRecurrentModule(Unwrap(instance).Type);
+        && ContainsRecurrentModule(Unwrap(instance).Type, cancellationToken);
 
     /// <summary>Receivers of <c>parameters()</c>/<c>named_parameters()</c> calls in the optimizer's parameter argument.</summary>
     private IEnumerable<IOperation> ModelSources(TrainingStep step, CancellationToken cancellationToken)
@@ -389,7 +399,7 @@ public sealed class TrainingSteps
     /// <summary>True/false when the module's concrete type is known to contain / not contain a recurrent module; null when it cannot be told.</summary>
     private bool? Classify(IOperation root, IOperation source, CancellationToken cancellationToken)
     {
-        if (ContainsRecurrentModule(source.Type))
+        if (ContainsRecurrentModule(source.Type, cancellationToken))
         {
             return true;
         }
@@ -398,7 +408,7 @@ public sealed class TrainingSteps
         var values = ResolveValues(root, source, cancellationToken);
         foreach (var value in values)
         {
-            if (ContainsRecurrentModule(value.Type) || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && Symbols.IsRecurrentModule(v.Type)))
+            if (ContainsRecurrentModule(value.Type, cancellationToken) || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && Symbols.IsRecurrentModule(v.Type)))
             {
                 return true;
             }
@@ -491,7 +501,7 @@ public sealed class TrainingSteps
     }
 
     /// <summary>Only the answer for the type asked about is cached: answers for types met on a cycle are partial.</summary>
-    private bool ComputeContainsRecurrentModule(ITypeSymbol type, HashSet<ITypeSymbol> visiting)
+    private bool ComputeContainsRecurrentModule(ITypeSymbol type, HashSet<ITypeSymbol> visiting, CancellationToken cancellationToken)
     {
         if (Symbols.IsRecurrentModule(type))
         {
@@ -506,9 +516,9 @@ public sealed class TrainingSteps
         switch (type)
         {
             case IArrayTypeSymbol array:
-                return ComputeContainsRecurrentModule(array.ElementType, visiting);
+                return ComputeContainsRecurrentModule(array.ElementType, visiting, cancellationToken);
             case INamedTypeSymbol named:
-                if (named.TypeArguments.Any(argument => ComputeContainsRecurrentModule(argument, visiting)))
+                if (named.TypeArguments.Any(argument => ComputeContainsRecurrentModule(argument, visiting, cancellationToken)))
                 {
                     return true;
                 }
@@ -525,7 +535,20 @@ public sealed class TrainingSteps
                             _ => null,
                         };
 
-                        if (memberType is not null && ComputeContainsRecurrentModule(memberType, visiting))
+                        if (memberType is null)
+                        {
+                            continue;
+                        }
+
+                        if (ComputeContainsRecurrentModule(memberType, visiting, cancellationToken))
+                        {
+                            return true;
+                        }
+
+                        // A submodule declared as nn.Module<Tensor, Tensor> is judged by what its type assigns to it.
+                        if (!IsConcreteClass(memberType) && Symbols.IsModule(memberType)
+                            && memberValues.GetOrAdd(member, m => ValuesAssignedInType(m, cancellationToken))
+                                .Any(value => value.Type is { } valueType && ComputeContainsRecurrentModule(valueType, visiting, cancellationToken)))
                         {
                             return true;
                         }

@@ -25,7 +25,9 @@ public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyze
             foreach (var step in method.Steps)
             {
                 // A clip anywhere in the step counts here: a misplaced one is GD0006's to report.
+                // A user optimizer whose step() clips before updating is clipping between backward() and the update.
                 if (method.Clips.Any(clip => TrainingMethod.IsInStep(clip, step) || TrainingMethod.IsBetweenBackwardAndStep(clip, step))
+                    || trainingSteps.IsClipping(step.StepCall.TargetMethod, method.Options, block.CancellationToken)
                     || !trainingSteps.IsRecurrent(step, block.CancellationToken))
                 {
                     continue;

@@ -377,7 +377,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             bool? callBoundaryTrains = null;
             bool CallBoundaryTrains() => callBoundaryTrains ??= knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
 
-            // Fields, properties and captured locals outlive this call: what is stored in them at exit is there on entry next call.
+            // What is stored at exit in a place that outlives the call is there on entry to the next call.
             while (worklist.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -385,7 +385,6 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 queued.Remove(index);
                 var block = blocks[index];
                 var output = Transfer(block, input[index] ?? FlowState.Empty);
-                var targets = new List<int>();
                 if (block.Kind == BasicBlockKind.Exit)
                 {
                     var persisted = Persisted(output, CallBoundaryTrains);
@@ -436,12 +435,17 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             return new FlowState(persisted.ToImmutable());
         }
 
+        /// <summary>
+        /// Places that outlive one call: fields and properties, members of an object passed in, ref parameters, and
+        /// (in a local function or lambda) locals captured from the enclosing method.
+        /// </summary>
         private bool IsPersistent(Place place)
         {
             var owner = place.Root ?? place.Member;
             return owner switch
             {
                 IFieldSymbol or IPropertySymbol => true,
+                IParameterSymbol parameter => place.Root is not null || parameter.RefKind is RefKind.Ref or RefKind.Out,
                 ILocalSymbol local => capturedFromOuter && !ownLocals.Contains(local),
                 _ => false,
             };
@@ -881,39 +885,86 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         }
 
         /// <summary>
-        /// True when another method of the member's type (not a constructor) overwrites or detaches it in place, as a
-        /// stateful module's <c>DetachState()</c> or <c>ResetState()</c> called between batches does.
+        /// True when another method of the member's type (not a constructor) detaches or resets it — a stateful module's
+        /// <c>DetachState()</c> or <c>ResetState()</c> — and training code calls that method once per call of the method
+        /// that carries the state (in the same loop iteration, not once per epoch).
         /// </summary>
         public bool ResetElsewhere(ISymbol member, IOperation currentBody)
         {
-            var current = currentBody.SemanticModel?.GetDeclaredSymbol(currentBody.Syntax, cancellationToken);
+            if (currentBody.SemanticModel?.GetDeclaredSymbol(currentBody.Syntax, cancellationToken) is not IMethodSymbol current)
+            {
+                return false;
+            }
+
+            var carrierSites = trainingCallees.CallSites(current, cancellationToken);
             foreach (var method in member.ContainingType.GetMembers().OfType<IMethodSymbol>())
             {
-                if (method.MethodKind is MethodKind.Constructor or MethodKind.StaticConstructor || SymbolEqualityComparer.Default.Equals(method, current))
+                if (method.MethodKind is MethodKind.Constructor or MethodKind.StaticConstructor
+                    || SymbolEqualityComparer.Default.Equals(method.OriginalDefinition, current.OriginalDefinition)
+                    || !Resets(method, member))
                 {
                     continue;
                 }
 
-                foreach (var body in bodies.GetBodies(method, cancellationToken))
+                foreach (var reset in trainingCallees.CallSites(method, cancellationToken))
                 {
-                    foreach (var operation in body.Descendants())
+                    var resetLoop = InnermostLoop(reset);
+                    if (carrierSites.Any(site => SameBody(site, reset) && InnermostLoop(site) == resetLoop))
                     {
-                        var written = operation switch
-                        {
-                            ISimpleAssignmentOperation assignment when IsFreshState(assignment.Value) => assignment.Target,
-                            IInvocationOperation invocation when Symbols.IsDetach(invocation.TargetMethod) => invocation.Instance,
-                            _ => null,
-                        };
-                        if (written is IMemberReferenceOperation { Instance: null or IInstanceReferenceOperation } reference
-                            && SymbolEqualityComparer.Default.Equals(reference.Member, member))
-                        {
-                            return true;
-                        }
+                        return true;
                     }
                 }
             }
 
             return false;
+        }
+
+        private bool Resets(IMethodSymbol method, ISymbol member)
+        {
+            foreach (var body in bodies.GetBodies(method, cancellationToken))
+            {
+                foreach (var operation in body.Descendants())
+                {
+                    var written = operation switch
+                    {
+                        ISimpleAssignmentOperation assignment when IsFreshState(assignment.Value) => assignment.Target,
+                        IInvocationOperation invocation when Symbols.IsDetach(invocation.TargetMethod) => invocation.Instance,
+                        _ => null,
+                    };
+                    if (written is IMemberReferenceOperation { Instance: null or IInstanceReferenceOperation } reference
+                        && SymbolEqualityComparer.Default.Equals(reference.Member, member))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        private static ILoopOperation? InnermostLoop(IOperation operation)
+        {
+            for (var current = operation.Parent; current is not null; current = current.Parent)
+            {
+                if (current is ILoopOperation loop)
+                {
+                    return loop;
+                }
+            }
+
+            return null;
+        }
+
+        private static bool SameBody(IOperation a, IOperation b) => Root(a) == Root(b);
+
+        private static IOperation Root(IOperation operation)
+        {
+            while (operation.Parent is not null)
+            {
+                operation = operation.Parent;
+            }
+
+            return operation;
         }
 
         /// <summary>A value with no history: null, a detach, a new tensor from a <c>torch</c> factory, or a tuple of those.</summary>
@@ -1274,7 +1325,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         private readonly TorchSharpSymbols symbols;
         private readonly SourceMethodBodies bodies;
         private readonly object gate = new();
-        private HashSet<IMethodSymbol>? callees;
+        private Dictionary<IMethodSymbol, List<IInvocationOperation>>? callSites;
 
         public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
         {
@@ -1283,46 +1334,70 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             this.bodies = bodies;
         }
 
-        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken)
+        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken) => CallSites(method, cancellationToken).Count > 0;
+
+        /// <summary>The invocations of <paramref name="method"/> in code that runs backward(); a module's forward is invoked through call().</summary>
+        public IReadOnlyList<IInvocationOperation> CallSites(IMethodSymbol method, CancellationToken cancellationToken)
         {
             lock (gate)
             {
-                callees ??= Collect(cancellationToken);
-                return callees.Contains(method.OriginalDefinition);
+                callSites ??= Collect(cancellationToken);
+                return callSites.TryGetValue(method.OriginalDefinition, out var sites) ? sites : (IReadOnlyList<IInvocationOperation>)System.Array.Empty<IInvocationOperation>();
             }
         }
 
-        private HashSet<IMethodSymbol> Collect(CancellationToken cancellationToken)
+        private Dictionary<IMethodSymbol, List<IInvocationOperation>> Collect(CancellationToken cancellationToken)
         {
-            var found = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
+            var found = new Dictionary<IMethodSymbol, List<IInvocationOperation>>(SymbolEqualityComparer.Default);
             foreach (var tree in compilation.SyntaxTrees)
             {
 #pragma warning disable RS1030 // The whole compilation is scanned once, lazily, to find which methods training loops call.
                 var model = compilation.GetSemanticModel(tree);
 #pragma warning restore RS1030
-                foreach (var node in tree.GetRoot(cancellationToken).DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or LocalFunctionStatementSyntax or AccessorDeclarationSyntax or GlobalStatementSyntax))
+                var root = tree.GetRoot(cancellationToken);
+                foreach (var node in root.DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or AccessorDeclarationSyntax))
                 {
-                    var body = model.GetOperation(node, cancellationToken);
-                    if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
-                    {
-                        continue;
-                    }
+                    AddBody(model.GetOperation(node, cancellationToken));
+                }
 
-                    foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
+                foreach (var statement in root.ChildNodes().OfType<GlobalStatementSyntax>())
+                {
+                    AddBody(model.GetOperation(statement.Statement, cancellationToken));
+                }
+            }
+
+            return found;
+
+            void AddBody(IOperation? body)
+            {
+                if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
+                {
+                    return;
+                }
+
+                foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
+                {
+                    Add(invocation.TargetMethod, invocation);
+                    if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
                     {
-                        found.Add(invocation.TargetMethod.OriginalDefinition);
-                        if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
+                        foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
                         {
-                            foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
-                            {
-                                found.Add(forward.OriginalDefinition);
-                            }
+                            Add(forward, invocation);
                         }
                     }
                 }
             }
 
-            return found;
+            void Add(IMethodSymbol method, IInvocationOperation invocation)
+            {
+                if (!found.TryGetValue(method.OriginalDefinition, out var sites))
+                {
+                    sites = new List<IInvocationOperation>();
+                    found.Add(method.OriginalDefinition, sites);
+                }
+
+                sites.Add(invocation);
+            }
         }
     }
 }

@@ -92,17 +92,25 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
     /// <summary>Rebuilds one block with the detach statements that belong after its anchor statements or at its start.</summary>
     private static BlockSyntax Insert(BlockSyntax original, BlockSyntax current, Dictionary<SyntaxNode, (string Mode, List<StatementSyntax> Statements)> insertions)
     {
-        var statements = new List<StatementSyntax>();
+        var atStart = new List<StatementSyntax>();
         foreach (var pair in insertions)
         {
             if (pair.Value.Mode == Analyzer.InsertAtBodyStart && BodyBlock(pair.Key) == original)
             {
-                statements.AddRange(pair.Value.Statements);
+                atStart.AddRange(pair.Value.Statements);
             }
         }
 
+        // Detaches already at the top (from an earlier fix) stay first, so fixing one by one or all at once reads the same.
+        var leadingDetaches = original.Statements.TakeWhile(IsDetachStatement).Count();
+        var statements = new List<StatementSyntax>();
         for (var i = 0; i < original.Statements.Count; i++)
         {
+            if (i == leadingDetaches)
+            {
+                statements.AddRange(atStart);
+            }
+
             statements.Add(current.Statements[i]);
             if (insertions.TryGetValue(original.Statements[i], out var after) && after.Mode == Analyzer.InsertAfterStatement)
             {
@@ -110,8 +118,17 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
             }
         }
 
+        if (leadingDetaches == original.Statements.Count)
+        {
+            statements.AddRange(atStart);
+        }
+
         return current.WithStatements(SyntaxFactory.List(statements));
     }
+
+    private static bool IsDetachStatement(StatementSyntax statement) =>
+        statement is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax assignment }
+        && assignment.Right.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>().Any(i => i.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "detach" } or MemberBindingExpressionSyntax { Name.Identifier.ValueText: "detach" });
 
     private static BlockSyntax? BodyBlock(SyntaxNode anchor) => anchor switch
     {

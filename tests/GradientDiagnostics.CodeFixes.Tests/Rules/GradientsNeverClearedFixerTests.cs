@@ -110,6 +110,43 @@ public class GradientsNeverClearedFixerTests
     }
 
     [Fact]
+    public async Task Clears_a_loop_whose_body_is_a_dispose_scope()
+    {
+        await Verify.VerifyAsync(
+            TrainingModels.Usings + """
+            static class Trainer
+            {
+                public static void Train(Mlp model, IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        using var scope = NewDisposeScope();
+                        nn.functional.mse_loss(model.call(x), y).backward();
+                        {|GD0008:optimizer.step()|};
+                    }
+                }
+            }
+            """ + TrainingModels.Mlp,
+            TrainingModels.Usings + """
+            static class Trainer
+            {
+                public static void Train(Mlp model, IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        using var scope = NewDisposeScope();
+                        nn.functional.mse_loss(model.call(x), y).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """ + TrainingModels.Mlp);
+    }
+
+    [Fact]
     public async Task Clears_a_do_while_loop()
     {
         await Verify.VerifyAsync(

@@ -48,6 +48,51 @@ public class MissingGradientClippingFixerTests
     }
 
     [Fact]
+    public async Task Clips_inside_a_dispose_scope_of_the_loop_body()
+    {
+        await Verify.VerifyAsync(
+            TrainingModels.Usings + """
+            static class Trainer
+            {
+                public static void Train(Seq2One model, IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        using (NewDisposeScope())
+                        {
+                            optimizer.zero_grad();
+                            var loss = nn.functional.mse_loss(model.call(x), y);
+                            loss.backward();
+                            {|GD0001:optimizer.step()|};
+                        }
+                    }
+                }
+            }
+            """ + TrainingModels.Seq2One,
+            TrainingModels.Usings + """
+            static class Trainer
+            {
+                public static void Train(Seq2One model, IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        using (NewDisposeScope())
+                        {
+                            optimizer.zero_grad();
+                            var loss = nn.functional.mse_loss(model.call(x), y);
+                            loss.backward();
+                            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """ + TrainingModels.Seq2One);
+    }
+
+    [Fact]
     public async Task Writes_nn_utils_under_using_static_torch_and_copies_a_concatenated_parameter_list()
     {
         await Verify.VerifyAsync(

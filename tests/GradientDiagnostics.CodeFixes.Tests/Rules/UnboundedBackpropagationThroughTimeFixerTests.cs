@@ -556,4 +556,77 @@ public class UnboundedBackpropagationThroughTimeFixerTests
 
         await Verify.VerifyAsync(source, fixedSource);
     }
+
+    [Fact]
+    public async Task Fix_all_puts_the_detaches_of_two_stacked_cells_together_at_the_top_of_the_batch_loop()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class StackedCellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var lower = nn.GRUCell(8, 32);
+                    var upper = nn.GRUCell(32, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lower.parameters(), 1e-3);
+                    var h1 = zeros(16, 32);
+                    var h2 = zeros(16, 32);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            {|GD0002:h1 = lower.call(x[t], h1)|};
+                            {|GD0002:h2 = upper.call(h1, h2)|};
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(h2), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class StackedCellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var lower = nn.GRUCell(8, 32);
+                    var upper = nn.GRUCell(32, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lower.parameters(), 1e-3);
+                    var h1 = zeros(16, 32);
+                    var h2 = zeros(16, 32);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        h1 = h1.detach();
+                        h2 = h2.detach();
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            h1 = lower.call(x[t], h1);
+                            h2 = upper.call(h1, h2);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(h2), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
 }
