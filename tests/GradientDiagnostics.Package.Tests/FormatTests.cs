@@ -22,6 +22,11 @@ public class FormatTests(PackedAnalyzer package)
             + string.Join("\n", stillFixable.Select(r => $"{r.RuleId} {r.Locations.FirstOrDefault()?.Uri}:{r.Locations.FirstOrDefault()?.StartLine} {r.Message}"))
             + $"\n\ndotnet format said:\n{formatted.FormatLog}\n\nFixed sources:\n{formatted.SourcesAfter}");
 
+        if (fixable.Contains("GD0001"))
+        {
+            Assert.Contains($"clip_grad_norm_(model.parameters(), {FormattedRiskySample.ClipNorm})", formatted.SourcesAfter, StringComparison.Ordinal);
+        }
+
         // Rules without a fix were left alone, and the analyzers still ran over the fixed code.
         var unfixable = ShippedRules.ImplementedTrainingRules.Except(fixable);
         Assert.True(unfixable.SetEquals(remaining.Select(r => r.RuleId)),

@@ -13,9 +13,14 @@ public sealed class FormattedRiskySample : IDisposable
     /// </summary>
     public const int FormatRuns = 2;
 
+    /// <summary>The clip norm the GD0001 fix writes, set the way a user sets it.</summary>
+    public const string ClipNorm = "0.5";
+
+    public static readonly string EditorConfig = $"gradient_diagnostics.default_clip_norm = {ClipNorm}\n";
+
     public FormattedRiskySample(PackedAnalyzer package)
     {
-        Project = ScratchProject.FromSources(package, Repository.Sample("RiskyTraining"), runnable: true);
+        Project = ScratchProject.FromSources(package, Repository.Sample("RiskyTraining"), EditorConfig, runnable: true);
         Project.ReferenceAnalyzerPackage(package);
         SourcesBefore = Project.ReadAllSources();
 
