@@ -206,7 +206,9 @@ public sealed class TrainingSteps
 
             foreach (var argument in arguments)
             {
-                if (argument.ArgumentKind == ArgumentKind.Explicit && argument.Parameter is { } parameter && (parameter.Ordinal == 0 || parameter.Name == "parameters"))
+                // The parameter list, not a module handed to a user factory such as CreateOptimizer(model).
+                if (argument.ArgumentKind == ArgumentKind.Explicit && argument.Parameter is { } parameter
+                    && (parameter.Ordinal == 0 || parameter.Name == "parameters") && !Symbols.IsModule(parameter.Type))
                 {
                     result.Add(Unwrap(argument.Value));
                 }
