@@ -219,7 +219,7 @@ public sealed class TrainingSteps
     }
 
     /// <summary>The symbol an optimizer/model reference reads (local, parameter, field or property), or null.</summary>
-    public static ISymbol? ReferencedSymbol(IOperation? operation) => Unwrap(operation) switch
+    public static ISymbol? ReferencedSymbol(IOperation? operation) => (operation is null ? null : Unwrap(operation)) switch
     {
         ILocalReferenceOperation local => local.Local,
         IParameterReferenceOperation parameter => parameter.Parameter,
@@ -228,7 +228,8 @@ public sealed class TrainingSteps
         _ => null,
     };
 
-    public static IOperation Unwrap(IOperation? operation)
+    /// <summary>The operation under conversions and parentheses.</summary>
+    public static IOperation Unwrap(IOperation operation)
     {
         while (true)
         {
@@ -241,7 +242,7 @@ public sealed class TrainingSteps
                     operation = parenthesized.Operand;
                     break;
                 default:
-                    return operation!;
+                    return operation;
             }
         }
     }
@@ -344,6 +345,11 @@ public sealed class TrainingSteps
             return false;
         }
 
+        if (invocation.Instance is null)
+        {
+            return false;
+        }
+
         var receiver = Unwrap(invocation.Instance);
         if (receiver is IConditionalAccessInstanceOperation && invocation.Parent is IConditionalAccessOperation conditional)
         {
@@ -384,7 +390,7 @@ public sealed class TrainingSteps
             {
                 yield return Unwrap(instance);
             }
-            else if (depth < MaxResolutionDepth && operation is ILocalReferenceOperation local && Symbols.IsModule(local.Type) is false)
+            else if (depth < MaxResolutionDepth && operation is ILocalReferenceOperation local && !Symbols.IsModule(local.Type))
             {
                 // var parameters = model.parameters().Concat(head.parameters()); optim.Adam(parameters)
                 foreach (var value in ResolveValues(root, local, cancellationToken))
