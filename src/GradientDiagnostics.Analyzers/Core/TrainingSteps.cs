@@ -97,7 +97,7 @@ public sealed class TrainingSteps
         foreach (var invocation in others)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (IsClipping(invocation.TargetMethod, options, cancellationToken))
+            if (IsClipping(invocation, options, cancellationToken))
             {
                 clips.Add(invocation);
             }
@@ -132,21 +132,26 @@ public sealed class TrainingSteps
         return new TrainingMethod(root, options, backwards.ToImmutable(), optimizerSteps.ToImmutable(), clips.ToImmutable(), zeroGrads.ToImmutable(), steps.ToImmutable());
     }
 
-    /// <summary>True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, a method named in <c>gradient_diagnostics.clipping_methods</c>, or a source helper that reaches either.</summary>
-    public bool IsClipping(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
-    {
-        if (IsDirectClipping(method, options))
-        {
-            return true;
-        }
+    /// <summary>
+    /// True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, an in-place clamp of a gradient (<c>p.grad.clamp_(-c, c)</c>),
+    /// a method named in <c>gradient_diagnostics.clipping_methods</c>, or a call of a source helper that does one of these.
+    /// </summary>
+    public bool IsClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
+        IsDirectClipping(invocation, options) || IsClippingHelper(invocation.TargetMethod, options, cancellationToken);
 
+    /// <summary>True when calling <paramref name="method"/> clips: it is a clipping method, or a source method that reaches one.</summary>
+    public bool IsClippingMethod(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
+        Symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods) || IsClippingHelper(method, options, cancellationToken);
+
+    private bool IsClippingHelper(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
+    {
         if (!IsSourceMethod(method))
         {
             return false;
         }
 
         var key = options.ClippingMethods.IsDefaultOrEmpty ? ClipKey : ClipKey + ":" + string.Join(",", options.ClippingMethods);
-        return Bodies.Reaches(method, key, invocation => IsDirectClipping(invocation.TargetMethod, options), cancellationToken);
+        return Bodies.Reaches(method, key, invocation => IsDirectClipping(invocation, options), cancellationToken);
     }
 
     /// <summary>
@@ -318,8 +323,10 @@ public sealed class TrainingSteps
         return loop is not null;
     }
 
-    private bool IsDirectClipping(IMethodSymbol method, GradientDiagnosticsOptions options) =>
-        Symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods);
+    private bool IsDirectClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options) =>
+        Symbols.IsClipGrad(invocation.TargetMethod)
+        || GradientDiagnosticsOptions.Matches(invocation.TargetMethod, options.ClippingMethods)
+        || (invocation.TargetMethod.Name is "clamp_" or "clip_" && IsOnGradient(invocation));
 
     private bool IsGradientClearing(IInvocationOperation invocation, CancellationToken cancellationToken)
     {
@@ -340,12 +347,13 @@ public sealed class TrainingSteps
             return true;
         }
 
-        if (invocation.TargetMethod.Name != "zero_" || !Symbols.IsTensor(invocation.TargetMethod.ContainingType))
-        {
-            return false;
-        }
+        return invocation.TargetMethod.Name == "zero_" && IsOnGradient(invocation);
+    }
 
-        if (invocation.Instance is null)
+    /// <summary>True for a Tensor method called on a parameter's gradient: <c>p.grad.m(…)</c> or <c>p.grad?.m(…)</c>.</summary>
+    private bool IsOnGradient(IInvocationOperation invocation)
+    {
+        if (invocation.Instance is null || !Symbols.IsTensor(invocation.TargetMethod.ContainingType))
         {
             return false;
         }
