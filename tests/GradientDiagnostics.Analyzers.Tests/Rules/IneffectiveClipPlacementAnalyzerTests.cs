@@ -288,11 +288,11 @@ public class IneffectiveClipPlacementAnalyzerTests
             {
                 static class Grad
                 {
-                    public static void Clamp(nn.Module model)
+                    public static void Scale(nn.Module model)
                     {
                         foreach (var parameter in model.parameters())
                         {
-                            parameter.grad?.clamp_(-1, 1);
+                            parameter.grad?.mul_(0.5);
                         }
                     }
                 }
@@ -308,13 +308,13 @@ public class IneffectiveClipPlacementAnalyzerTests
                             optimizer.zero_grad();
                             nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
                             optimizer.step();
-                            {|GD0006:Grad.Clamp(model)|};
+                            {|GD0006:Grad.Scale(model)|};
                         }
                     }
                 }
             }
             """ + Models,
-            "gradient_diagnostics.clipping_methods = Lab.Grad.Clamp\n");
+            "gradient_diagnostics.clipping_methods = Lab.Grad.Scale\n");
     }
 
     // ---- negative ----
