@@ -121,7 +121,7 @@ public class AttachAndOptionsTests
         var options = new GradientWatchOptions();
         Assert.Equal(1e-3, options.VanishingRatio);
         Assert.Equal(70, options.ExplodingRatio);
-        Assert.Equal(10, options.ExplodingFactor);
+        Assert.Equal(20, options.ExplodingFactor);
         Assert.Equal(100, options.ExplodingWindow);
         Assert.Equal(10, options.WarmupSteps);
         Assert.Equal(1, options.TimestepProfileInterval);
