@@ -122,8 +122,8 @@ static int Calibrate()
     Scenario("healthy LSTM, orthogonal, clip 1, T=30", "lstm", Init.Orthogonal, 30, Environment.GetEnvironmentVariable("GD_CALIBRATE_QUICK") is null ? 400 : 1, 5e-3, 1.0);
     if (Environment.GetEnvironmentVariable("GD_CALIBRATE_QUICK") is null)
     {
-        Scenario("healthy LSTM, orthogonal, clip 1, T=100", "lstm", Init.Orthogonal, 100, 200, 5e-3, 1.0);
-        Scenario("healthy GRU, orthogonal, clip 1, T=100", "gru", Init.Orthogonal, 100, 200, 5e-3, 1.0);
+        Scenario("orthogonal LSTM, clip 1, T=100", "lstm", Init.Orthogonal, 100, 200, 5e-3, 1.0);
+        Scenario("orthogonal GRU, clip 1, T=100", "gru", Init.Orthogonal, 100, 200, 5e-3, 1.0);
         Scenario("default-init LSTM, T=100", "lstm", Init.Default, 100, 50, 5e-3, 1.0);
         Scenario("default-init LSTM, T=200", "lstm", Init.Default, 200, 20, 5e-3, 1.0);
         Scenario("default-init tanh RNN, T=100", "tanh", Init.Default, 100, 50, 5e-3, 1.0);
