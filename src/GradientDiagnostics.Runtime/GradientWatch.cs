@@ -247,7 +247,7 @@ public sealed class GradientWatch : IDisposable
 
     private void Hook(string name, nn.Module module)
     {
-        var watched = new WatchedModule(name, module is RNN, BatchFirst(module));
+        var watched = new WatchedModule(name, module, BatchFirst(module));
         watchedModules.Add(watched);
         switch (module)
         {
@@ -297,6 +297,12 @@ public sealed class GradientWatch : IDisposable
                 if (captures.Count >= MaxCapturesPerStep)
                 {
                     LogCaptureLimit();
+                    return null;
+                }
+
+                // A frozen module over raw data builds no graph; an alias that requires grad would make it build one.
+                if (!input.requires_grad && !watched.Module.parameters().Any(p => p.requires_grad))
+                {
                     return null;
                 }
 
@@ -592,11 +598,13 @@ public sealed class GradientWatch : IDisposable
         callCounts.Clear();
     }
 
-    private sealed class WatchedModule(string name, bool vanilla, bool? batchFirst)
+    private sealed class WatchedModule(string name, nn.Module module, bool? batchFirst)
     {
         public string Name { get; } = name;
 
-        public bool Vanilla { get; } = vanilla;
+        public nn.Module Module { get; } = module;
+
+        public bool Vanilla { get; } = module is RNN;
 
         public bool? BatchFirst { get; } = batchFirst;
 
