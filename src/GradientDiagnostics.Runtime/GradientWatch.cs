@@ -193,12 +193,14 @@ public sealed class GradientWatch : IDisposable
             }
         }
 
+        // TELEMETRY HAND-OFF (integrator, when the telemetry branch is merged): replace this loop with
+        //   GradientTelemetry.Emit(report, ModelName, logger, activity);   (it never throws and logs each anomaly itself)
+        // and make `using var activity = GradientTelemetry.StartStep(step, ModelName);` the first line of Record.
         foreach (var anomaly in report.Anomalies)
         {
             GradientWatchLog.Anomaly(logger, step, ModelName, anomaly);
         }
 
-        // TELEMETRY HAND-OFF: the telemetry branch adds its emission (GradientTelemetry.Emit inside try/catch) here.
         return report;
     }
 
