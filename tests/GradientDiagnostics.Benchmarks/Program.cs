@@ -11,12 +11,14 @@ using static TorchSharp.torch;
 //   paired [pairs]                        alternating watched / unwatched steps, median per-pair ratio
 //   soak [steps] [unwatched]              memory soak: RSS, managed heap and live tensors over many watched steps
 //   calibrate                             the runs behind the default anomaly thresholds (docs/runtime.md)
+//   calibrate-seeds [seeds]               the healthy T=30 run over several seeds: endpoint vs end-window time ratios
 var mode = args.Length > 0 ? args[0] : "";
 return mode switch
 {
     "paired" => Paired(args.Length > 1 ? PositiveInt(args[1], "pairs") : 200),
     "soak" => Soak(args.Length > 1 ? PositiveInt(args[1], "steps") : 10_000, watched: !(args.Length > 2 && args[2] == "unwatched")),
     "calibrate" => Calibrate(),
+    "calibrate-seeds" => CalibrateSeeds(args.Length > 1 ? PositiveInt(args[1], "seeds") : 8),
     _ => RunBenchmarks(args),
 };
 
@@ -114,10 +116,50 @@ static int Soak(int steps, bool watched)
     }
 }
 
+static int CalibrateSeeds(int seeds)
+{
+    set_num_threads(2);
+    Console.WriteLine("healthy LSTM (orthogonal, forget bias 1, clip 1, Adam 5e-3), adding problem T=30, batch 32, hidden 32, 200 steps per seed");
+    Console.WriteLine("seed  min Norms[0]/Norms[T-1]  steps < 1e-3  min window ratio (first 10% / last 10%)  steps < 1e-3  max global/mean(prev)");
+    for (var seed = 1; seed <= seeds; seed++)
+    {
+        manual_seed(seed);
+        using var loop = new TrainingLoop(new SequenceModel("lstm", 2, 32, Init.Orthogonal), 32, 30, 5e-3, 1.0, seed);
+        using var watch = GradientWatch.Attach(loop.Model);
+        double minEndpoint = double.PositiveInfinity, minWindow = double.PositiveInfinity, maxJump = 0;
+        int endpointBelow = 0, windowBelow = 0;
+        var history = new List<double>();
+        for (var step = 1; step <= 200; step++)
+        {
+            var (_, report) = loop.Step(watch, step);
+            var norms = report!.Timesteps[0].Norms;
+            var window = Math.Max(1, norms.Length / 10);
+            var endpoint = norms[0] / norms[^1];
+            var windowed = norms.Take(window).Average() / norms.TakeLast(window).Average();
+            minEndpoint = Math.Min(minEndpoint, endpoint);
+            minWindow = Math.Min(minWindow, windowed);
+            endpointBelow += endpoint < 1e-3 ? 1 : 0;
+            windowBelow += windowed < 1e-3 ? 1 : 0;
+            if (history.Count >= 10)
+            {
+                maxJump = Math.Max(maxJump, report.GlobalNorm / history.TakeLast(100).Average());
+            }
+
+            history.Add(report.GlobalNorm);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{seed,4}  {minEndpoint,23:G3}  {endpointBelow,12}  {minWindow,39:G3}  {windowBelow,12}  {maxJump,20:F2}"));
+    }
+
+    return 0;
+}
+
 static int Calibrate()
 {
     set_num_threads(2);
-    Console.WriteLine("first/last = Norms[0] / Norms[T-1] of the recurrent input; final loss = mean of the last 20 steps (mean predictor: 0.167)");
+    Console.WriteLine("first/last = mean norm over the first tenth of the timesteps / over the last tenth, as the watch tests it;");
+    Console.WriteLine("final loss = mean of the last 20 steps (mean predictor: 0.167)");
     Console.WriteLine("scenario                                   steps  first/last ratio (min .. max)  max global/mean(prev)  final loss  anomalies (default options)");
     Scenario("healthy LSTM, orthogonal, clip 1, T=30", "lstm", Init.Orthogonal, 30, Environment.GetEnvironmentVariable("GD_CALIBRATE_QUICK") is null ? 400 : 1, 5e-3, 1.0);
     if (Environment.GetEnvironmentVariable("GD_CALIBRATE_QUICK") is null)
@@ -154,7 +196,8 @@ static int Calibrate()
             }
 
             var norms = report!.Timesteps[0].Norms;
-            var ratio = norms[0] / norms[^1];
+            var window = Math.Max(1, norms.Length / 10);
+            var ratio = norms.Take(window).Average() / norms.TakeLast(window).Average();
             minRatio = Math.Min(minRatio, ratio);
             maxRatio = Math.Max(maxRatio, ratio);
             if (history.Count >= 10)
