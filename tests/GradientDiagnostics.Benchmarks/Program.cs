@@ -196,8 +196,8 @@ static int Calibrate()
             }
 
             var norms = report!.Timesteps[0].Norms;
-            var window = Math.Max(1, norms.Length / 10);
-            var ratio = norms.Take(window).Average() / norms.TakeLast(window).Average();
+            var ends = Math.Max(1, norms.Length / 10);
+            var ratio = norms.Take(ends).Average() / norms.TakeLast(ends).Average();
             minRatio = Math.Min(minRatio, ratio);
             maxRatio = Math.Max(maxRatio, ratio);
             if (history.Count >= 10)
