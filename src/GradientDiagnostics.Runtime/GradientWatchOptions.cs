@@ -18,10 +18,11 @@ public sealed class GradientWatchOptions
     private readonly string? modelName;
 
     /// <summary>
-    /// A timestep profile is <see cref="GradientAnomalyKind.Vanishing"/> when <c>Norms[0] / Norms[T-1]</c> (gradient
-    /// reaching the first timestep over gradient at the last) is below this ratio. Default <c>1e-3</c>: the AUTOTRAINER
-    /// vanishing rule (first-layer gradient three orders of magnitude below the last layer's) read along time instead of
-    /// depth. Must be in (0, 1).
+    /// A timestep profile is <see cref="GradientAnomalyKind.Vanishing"/> when the gradient reaching the start of the
+    /// sequence over the gradient at its end is below this ratio. Each end is the mean of <c>Norms</c> over a tenth of
+    /// the timesteps (at least one; for T &lt; 20 exactly <c>Norms[0] / Norms[T-1]</c>). Default <c>1e-3</c>: the
+    /// AUTOTRAINER vanishing rule (first-layer gradient three orders of magnitude below the last layer's) read along time
+    /// instead of depth. Must be in (0, 1).
     /// </summary>
     public double VanishingRatio
     {
@@ -30,9 +31,10 @@ public sealed class GradientWatchOptions
     }
 
     /// <summary>
-    /// A timestep profile is <see cref="GradientAnomalyKind.Exploding"/> (over time) when <c>Norms[0] / Norms[T-1]</c>
-    /// exceeds this ratio. Default <c>70</c>: healthy LSTMs stay within a small factor of 1, while a recurrence whose
-    /// Jacobian has spectral radius above 1 grows geometrically (1.3ⁿ passes 70 after 17 steps). Must be finite and &gt; 1.
+    /// A timestep profile is <see cref="GradientAnomalyKind.Exploding"/> (over time) when the same start-over-end ratio
+    /// (see <see cref="VanishingRatio"/>) exceeds this value. Default <c>70</c>: healthy LSTMs stay within a small factor
+    /// of 1, while a recurrence whose Jacobian has spectral radius above 1 grows geometrically (1.3ⁿ passes 70 after 17
+    /// steps). Must be finite and &gt; 1.
     /// </summary>
     public double ExplodingRatio
     {
