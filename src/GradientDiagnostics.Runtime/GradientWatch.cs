@@ -52,13 +52,17 @@ public sealed class GradientWatch : IDisposable
     private readonly Queue<double> recentGlobalNorms = new();
     private double recentGlobalNormSum;
     private readonly List<WatchedModule> watchedModules = new();
+
+    /// <summary>The model's cells are all LSTMCell/GRUCell, so a vanishing tracked state gets the gated-cell remedy.</summary>
+    private readonly bool trackedStatesAreGated;
     private int trackedStateCount;
     private long recordCount;
     private bool captureLimitLogged;
     private bool disposed;
 
-    private GradientWatch(nn.Module model, GradientWatchOptions options, IReadOnlyList<string> watchedModules)
+    private GradientWatch(nn.Module model, GradientWatchOptions options, IReadOnlyList<string> watchedModules, bool trackedStatesAreGated)
     {
+        this.trackedStatesAreGated = trackedStatesAreGated;
         this.model = model;
         Options = options;
         WatchedModules = watchedModules;
@@ -105,7 +109,8 @@ public sealed class GradientWatch : IDisposable
                 nameof(model));
         }
 
-        var watch = new GradientWatch(model, options, recurrent.Select(m => m.Name).ToList());
+        var gatedCells = modules.Any(m => m.Module is LSTMCell or GRUCell) && !modules.Any(m => m.Module is RNNCell);
+        var watch = new GradientWatch(model, options, recurrent.Select(m => m.Name).ToList(), gatedCells);
         foreach (var (name, module) in recurrent)
         {
             watch.Hook(name, module);
@@ -453,7 +458,7 @@ public sealed class GradientWatch : IDisposable
             profileNames.Add(profile.Name);
             profileLengths.Add(length);
             profileMasks.Add(mask);
-            vanillaProfiles.Add(true);
+            vanillaProfiles.Add(!trackedStatesAreGated);
         }
 
         // One device-to-host copy for every figure of the step.
