@@ -74,7 +74,7 @@ public sealed class GradientWatchOptions
 
     /// <summary>
     /// Timestep profiles are captured on the first recorded step and every N-th one after it (counted in
-    /// <see cref="GradientWatch.Record"/> calls); other steps cost nothing in the forward or backward pass.
+    /// <see cref="GradientWatch.Record"/> calls); on other steps the hooks return at once, adding no autograd work.
     /// Parameter norms and the global norm are measured every step. Default 1. At least 1.
     /// </summary>
     public int TimestepProfileInterval
