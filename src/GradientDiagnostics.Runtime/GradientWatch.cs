@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using GradientDiagnostics.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -183,6 +184,8 @@ public sealed class GradientWatch : IDisposable
     /// <exception cref="ObjectDisposedException">The watch has been disposed.</exception>
     public GradientStepReport Record(long step)
     {
+        // The span covers reading the gradients; Emit ends it.
+        using var activity = GradientTelemetry.StartStep(step, ModelName);
         GradientStepReport report;
         lock (gate)
         {
@@ -198,14 +201,8 @@ public sealed class GradientWatch : IDisposable
             }
         }
 
-        // TELEMETRY HAND-OFF (integrator, when the telemetry branch is merged): replace this loop with
-        //   GradientTelemetry.Emit(report, ModelName, logger, activity);   (it never throws and logs each anomaly itself)
-        // and make `using var activity = GradientTelemetry.StartStep(step, ModelName);` the first line of Record.
-        foreach (var anomaly in report.Anomalies)
-        {
-            GradientWatchLog.Anomaly(logger, step, ModelName, anomaly);
-        }
-
+        // Never throws: metrics, the span and anomaly log records are each guarded inside.
+        GradientTelemetry.Emit(report, ModelName, logger, activity);
         return report;
     }
 

@@ -144,7 +144,7 @@ public class AnomalyTests
         Assert.Contains("recurrent.weight_hh_l0", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("GD0001", anomaly.Remedy, StringComparison.Ordinal);
         Assert.True(double.IsNaN(report.GlobalNorm));
-        Assert.Contains(logged, line => line.Contains("Step 7", StringComparison.Ordinal) && line.Contains("NonFinite", StringComparison.Ordinal));
+        Assert.Contains(logged, line => line.Contains("'nonfinite'", StringComparison.Ordinal) && line.Contains("at step 7", StringComparison.Ordinal) && line.Contains("GD0001", StringComparison.Ordinal));
     }
 
     [Theory]
