@@ -539,19 +539,9 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 return;
             }
 
-            if (knowledge.IsDetaching(invocation))
+            foreach (var detached in knowledge.DetachedInPlace(invocation))
             {
-                if (invocation.Instance is { } instance)
-                {
-                    KillRooted(instance);
-                }
-
-                foreach (var argument in invocation.Arguments)
-                {
-                    KillRooted(argument.Value);
-                }
-
-                return;
+                KillRooted(detached);
             }
 
             if (knowledge.RunsBackward(invocation))
@@ -855,6 +845,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     {
         private const string BackwardKey = "GD0002.backward";
         private const string DetachKey = "GD0002.detach";
+        private const string InPlaceDetachKey = "GD0002.detach_";
         private const int MaxSummaryDepth = 2;
 
         private readonly SourceMethodBodies bodies;
@@ -985,6 +976,42 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             Symbols.IsBackward(invocation.TargetMethod)
             || (invocation.TargetMethod.DeclaringSyntaxReferences.Length > 0
                 && bodies.Reaches(invocation.TargetMethod, BackwardKey, i => Symbols.IsBackward(i.TargetMethod), cancellationToken));
+
+        /// <summary>
+        /// What an invocation detaches in place: the tensor of <c>detach_()</c>; the receiver and arguments of a configured
+        /// detach method; the object a source method that detaches is called on or handed (a state holder's Detach()), and
+        /// a tensor argument only when that method detaches in place. A discarded <c>h.detach()</c> detaches nothing.
+        /// </summary>
+        public IEnumerable<IOperation> DetachedInPlace(IInvocationOperation invocation)
+        {
+            var method = invocation.TargetMethod;
+            if (Symbols.IsDetach(method))
+            {
+                return method.Name == "detach_" && invocation.Instance is { } tensor ? new[] { tensor } : Enumerable.Empty<IOperation>();
+            }
+
+            if (GradientDiagnosticsOptions.Matches(method, options.DetachMethods))
+            {
+                return invocation.Arguments.Select(a => a.Value).Concat(invocation.Instance is null ? Enumerable.Empty<IOperation>() : new[] { invocation.Instance });
+            }
+
+            if (method.DeclaringSyntaxReferences.Length == 0 || !IsDetaching(invocation))
+            {
+                return Enumerable.Empty<IOperation>();
+            }
+
+            var inPlace = bodies.Reaches(method, InPlaceDetachKey, i => i.TargetMethod.Name == "detach_" && Symbols.IsDetach(i.TargetMethod), cancellationToken);
+            var targets = invocation.Arguments.Select(a => a.Value).Where(v => inPlace || IsStateHolder(v.Type)).ToList();
+            if (invocation.Instance is { } receiver && (receiver is IInstanceReferenceOperation || IsStateHolder(receiver.Type)))
+            {
+                targets.Add(receiver);
+            }
+
+            return targets;
+        }
+
+        /// <summary>An object whose members a helper can detach (a tensor or a tuple is replaced, not changed, by detach()).</summary>
+        private bool IsStateHolder(ITypeSymbol? type) => type is { IsReferenceType: true } && !Symbols.IsTensor(type);
 
         public bool IsDetaching(IInvocationOperation invocation) =>
             IsDetachMethod(invocation.TargetMethod)

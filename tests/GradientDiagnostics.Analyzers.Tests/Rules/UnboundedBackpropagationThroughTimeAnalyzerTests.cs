@@ -1569,6 +1569,44 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Discarding_the_result_of_detach_does_not_detach_the_state()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        {|#0:(output, hidden) = gru.call(batches[b], hidden)|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        hidden.detach();
+                        Log(loss, hidden);
+                    }
+                }
+
+                // Reads detached copies for logging; the caller's state is untouched.
+                private static void Log(Tensor loss, Tensor hidden) =>
+                    System.Console.WriteLine($"loss {loss.detach().item<float>():F4} |h| {hidden.detach().norm().item<float>():F3}");
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
