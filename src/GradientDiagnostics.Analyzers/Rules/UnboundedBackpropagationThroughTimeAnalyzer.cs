@@ -127,7 +127,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         var loops = statement.Ancestors().TakeWhile(a => a != root).Where(IsLoop).ToList();
         var trainingLoop = loops.FirstOrDefault(loop => knowledge.Trains(model.GetOperation(loop)));
         var innermostLoop = loops.FirstOrDefault();
-        if (statement.Parent is BlockSyntax block && innermostLoop == trainingLoop && !ReadAfter(statement, block, carried, model))
+        if (statement.Parent is BlockSyntax && innermostLoop == trainingLoop && !ReadAfter(statement, trainingLoop ?? root, carried, model))
         {
             return (statement, InsertAfterStatement);
         }
@@ -140,10 +140,10 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         return carried.Carriers.All(c => c.Persistent) && MethodBlock(root) is not null ? (root, InsertAtBodyStart) : null;
     }
 
-    internal static bool IsLoop(SyntaxNode node) =>
+    private static bool IsLoop(SyntaxNode node) =>
         node is ForStatementSyntax or ForEachStatementSyntax or ForEachVariableStatementSyntax or WhileStatementSyntax or DoStatementSyntax;
 
-    internal static StatementSyntax? LoopBody(SyntaxNode loop) => loop switch
+    private static StatementSyntax? LoopBody(SyntaxNode loop) => loop switch
     {
         ForStatementSyntax f => f.Statement,
         CommonForEachStatementSyntax f => f.Statement,
@@ -152,7 +152,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         _ => null,
     };
 
-    internal static BlockSyntax? MethodBlock(SyntaxNode node) => node switch
+    private static BlockSyntax? MethodBlock(SyntaxNode node) => node switch
     {
         BaseMethodDeclarationSyntax m => m.Body,
         AccessorDeclarationSyntax a => a.Body,
@@ -161,17 +161,26 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         _ => null,
     };
 
-    private static bool ReadAfter(StatementSyntax statement, BlockSyntax block, CarriedState carried, SemanticModel model)
+    /// <summary>True when a statement after <paramref name="statement"/>, up to the end of <paramref name="scope"/>'s body, reads a carrier.</summary>
+    private static bool ReadAfter(StatementSyntax statement, SyntaxNode scope, CarriedState carried, SemanticModel model)
     {
         var members = new HashSet<ISymbol>(carried.Carriers.Select(c => c.Member), SymbolEqualityComparer.Default);
-        foreach (var later in block.Statements.SkipWhile(s => s != statement).Skip(1))
+        for (SyntaxNode? node = statement; node is not null && node != scope; node = node.Parent)
         {
-            foreach (var node in later.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
+            if (node.Parent is not BlockSyntax block)
             {
-                var symbol = model.GetSymbolInfo(node).Symbol;
-                if (symbol is not null && members.Contains(symbol))
+                continue;
+            }
+
+            foreach (var later in block.Statements.SkipWhile(s => s != node).Skip(1))
+            {
+                foreach (var name in later.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
                 {
-                    return true;
+                    var symbol = model.GetSymbolInfo(name).Symbol;
+                    if (symbol is not null && members.Contains(symbol))
+                    {
+                        return true;
+                    }
                 }
             }
         }

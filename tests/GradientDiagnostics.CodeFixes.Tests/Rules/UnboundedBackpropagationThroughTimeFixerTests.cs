@@ -629,4 +629,76 @@ public class UnboundedBackpropagationThroughTimeFixerTests
 
         await Verify.VerifyAsync(source, fixedSource);
     }
+
+    [Fact]
+    public async Task Detaches_once_at_the_top_of_the_loop_when_a_branch_stores_the_state_that_a_later_statement_reads()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class AugmentedTrainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        if (b % 2 == 0)
+                        {
+                            {|GD0002:(_, hidden) = gru.call(batches[b], hidden)|};
+                        }
+                        else
+                        {
+                            {|GD0002:(_, hidden) = gru.call(batches[b].flip(0), hidden)|};
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(hidden[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class AugmentedTrainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        hidden = hidden.detach();
+                        if (b % 2 == 0)
+                        {
+                            (_, hidden) = gru.call(batches[b], hidden);
+                        }
+                        else
+                        {
+                            (_, hidden) = gru.call(batches[b].flip(0), hidden);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(hidden[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
 }
