@@ -1105,22 +1105,20 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private static bool Same(ISymbol? a, ISymbol? b) => a is not null && b is not null && SymbolEqualityComparer.Default.Equals(a, b);
 
-        private static string ModuleName(IInvocationOperation invocation)
+        private static string ModuleName(IInvocationOperation invocation) =>
+            invocation.Instance is { } instance ? ReceiverName(instance) : invocation.TargetMethod.Name;
+
+        private static string ReceiverName(IOperation receiver) => receiver switch
         {
-            switch (invocation.Instance)
-            {
-                case IFieldReferenceOperation field:
-                    return field.Field.Name;
-                case IPropertyReferenceOperation property:
-                    return property.Property.Name;
-                case ILocalReferenceOperation local:
-                    return local.Local.Name;
-                case IParameterReferenceOperation parameter:
-                    return parameter.Parameter.Name;
-                default:
-                    return invocation.Instance?.Type?.Name ?? invocation.TargetMethod.Name;
-            }
-        }
+            IFieldReferenceOperation field => field.Field.Name,
+            IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } list } => ReceiverName(list),
+            IPropertyReferenceOperation property => property.Property.Name,
+            IArrayElementReferenceOperation element => ReceiverName(element.ArrayReference),
+            ILocalReferenceOperation local => local.Local.Name,
+            IParameterReferenceOperation parameter => parameter.Parameter.Name,
+            IConversionOperation conversion => ReceiverName(conversion.Operand),
+            _ => receiver.Type?.Name ?? "module",
+        };
 
         internal static IEnumerable<IMethodSymbol> SourceForwards(ITypeSymbol type)
         {

@@ -1607,6 +1607,54 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Cell_taken_from_a_ModuleList_is_named_by_its_list()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StackedCells : nn.Module<Tensor, Tensor>
+            {
+                public readonly ModuleList<GRUCell> Cells = new(nn.GRUCell(4, 16), nn.GRUCell(16, 16));
+
+                public StackedCells() : base(nameof(StackedCells)) => RegisterComponents();
+
+                public override Tensor forward(Tensor input) => throw new System.NotSupportedException();
+            }
+
+            public static class Trainer
+            {
+                public static void Train(StackedCells model, Tensor[] sequences, Tensor[] targets)
+                {
+                    var head = nn.Linear(16, 1);
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    var lower = zeros(8, 16);
+                    var upper = zeros(8, 16);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        // Only the upper layer's state is truncated; the lower one still chains every batch.
+                        upper = upper.detach();
+                        for (long t = 0; t < sequences[b].shape[0]; t++)
+                        {
+                            {|#0:lower = model.Cells[0].call(sequences[b][t], lower)|};
+                            upper = model.Cells[1].call(lower, upper);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(upper), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("lower", "Cells"));
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
