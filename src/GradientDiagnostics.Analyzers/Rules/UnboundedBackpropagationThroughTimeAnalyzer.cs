@@ -386,33 +386,88 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             bool? callBoundaryTrains = null;
             bool CallBoundaryTrains() => callBoundaryTrains ??= knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
 
-            // What is stored at exit in a place that outlives the call is there on entry to the next call.
-            while (worklist.Count > 0)
+            var handlers = new List<ControlFlowRegion>();
+            CollectHandlers(graph.Root, handlers);
+            var afterFinally = new Dictionary<int, HashSet<int>>();
+            var outputs = new FlowState?[blocks.Length];
+            do
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var index = worklist.Dequeue();
-                queued.Remove(index);
-                var block = blocks[index];
-                var output = Transfer(block, input[index] ?? FlowState.Empty);
-                if (block.Kind == BasicBlockKind.Exit)
+                // What is stored at exit in a place that outlives the call is there on entry to the next call.
+                while (worklist.Count > 0)
                 {
-                    var persisted = Persisted(output, CallBoundaryTrains);
-                    if (persisted.Places.Count > 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var index = worklist.Dequeue();
+                    queued.Remove(index);
+                    var block = blocks[index];
+                    var output = Transfer(block, input[index] ?? FlowState.Empty);
+                    outputs[index] = output;
+                    if (block.Kind == BasicBlockKind.Exit)
                     {
-                        Propagate(0, persisted);
+                        var persisted = Persisted(output, CallBoundaryTrains);
+                        if (persisted.Places.Count > 0)
+                        {
+                            Propagate(0, persisted);
+                        }
+
+                        continue;
                     }
 
-                    continue;
+                    foreach (var branch in new[] { block.FallThroughSuccessor, block.ConditionalSuccessor })
+                    {
+                        if (branch?.Destination is not { } destination)
+                        {
+                            continue;
+                        }
+
+                        // Leaving a try block runs its finally first; the finally's last block passes its state on.
+                        if (branch.FinallyRegions.Length > 0)
+                        {
+                            var finallyRegion = branch.FinallyRegions[0];
+                            if (!afterFinally.TryGetValue(finallyRegion.LastBlockOrdinal, out var destinations))
+                            {
+                                destinations = new HashSet<int>();
+                                afterFinally.Add(finallyRegion.LastBlockOrdinal, destinations);
+                            }
+
+                            if (destinations.Add(destination.Ordinal) && input[finallyRegion.LastBlockOrdinal] is not null && queued.Add(finallyRegion.LastBlockOrdinal))
+                            {
+                                worklist.Enqueue(finallyRegion.LastBlockOrdinal);
+                            }
+
+                            Propagate(finallyRegion.FirstBlockOrdinal, output);
+                        }
+                        else
+                        {
+                            Propagate(destination.Ordinal, output);
+                        }
+                    }
+
+                    if (afterFinally.TryGetValue(index, out var continuations))
+                    {
+                        foreach (var continuation in continuations)
+                        {
+                            Propagate(continuation, output);
+                        }
+                    }
                 }
 
-                foreach (var branch in new[] { block.FallThroughSuccessor, block.ConditionalSuccessor })
+                // Catch and finally blocks have no ordinary predecessors: an exception reaches them from any point of the try block.
+                foreach (var handler in handlers)
                 {
-                    if (branch?.Destination is { } destination)
+                    var tried = handler.EnclosingRegion!.NestedRegions[0];
+                    for (var ordinal = tried.FirstBlockOrdinal; ordinal <= tried.LastBlockOrdinal; ordinal++)
                     {
-                        Propagate(destination.Ordinal, output);
+                        foreach (var state in new[] { input[ordinal], outputs[ordinal] })
+                        {
+                            if (state is not null)
+                            {
+                                Propagate(handler.FirstBlockOrdinal, state);
+                            }
+                        }
                     }
                 }
             }
+            while (worklist.Count > 0);
 
             return reports.Values.OrderBy(r => r.Origin.Syntax.SpanStart).ToList();
 
@@ -427,6 +482,20 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                         worklist.Enqueue(target);
                     }
                 }
+            }
+        }
+
+        private static void CollectHandlers(ControlFlowRegion region, List<ControlFlowRegion> handlers)
+        {
+            foreach (var nested in region.NestedRegions)
+            {
+                if (nested.Kind is ControlFlowRegionKind.Finally or ControlFlowRegionKind.FilterAndHandler
+                    || (nested.Kind == ControlFlowRegionKind.Catch && region.Kind == ControlFlowRegionKind.TryAndCatch))
+                {
+                    handlers.Add(nested);
+                }
+
+                CollectHandlers(nested, handlers);
             }
         }
 

@@ -1655,6 +1655,71 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Detach_in_a_finally_block_is_seen_and_a_store_in_a_catch_block_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using System.Runtime.InteropServices;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        try
+                        {
+                            Tensor output;
+                            (output, hidden) = gru.call(batches[b], hidden);
+                            var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                        finally
+                        {
+                            hidden = hidden.detach();
+                        }
+                    }
+                }
+
+                public static void TrainWithFallback(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        var (output, h) = gru.call(batches[b], hidden);
+                        try
+                        {
+                            var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                            hidden = h.detach();
+                        }
+                        catch (ExternalException)
+                        {
+                            // Keep going from the last state when a batch fails.
+                            {|#0:hidden = h|};
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
