@@ -1720,6 +1720,91 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Per_session_state_kept_in_a_dictionary_is_reported_at_the_store_unless_detached()
+    {
+        const string source = """
+            #nullable enable
+            using System.Collections.Generic;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class SessionRecommender
+            {
+                private readonly Embedding items = nn.Embedding(1000, 32);
+                private readonly GRU gru = nn.GRU(32, 32, batchFirst: true);
+                private readonly Linear scores = nn.Linear(32, 1000);
+                private readonly optim.Optimizer optimizer;
+                private readonly Dictionary<string, Tensor> states = new();
+                private readonly Dictionary<string, Tensor> truncatedStates = new();
+
+                public SessionRecommender() => optimizer = optim.Adagrad(gru.parameters(), 0.05);
+
+                public void OnClick(string session, long previous, long clicked)
+                {
+                    var state = states.TryGetValue(session, out var h) ? h : zeros(1, 1, 32);
+                    var (output, next) = gru.call(items.call(tensor(new[] { previous })).view(1, 1, -1), state);
+                    {|#0:states[session] = next|};
+                    Learn(output, clicked);
+                }
+
+                public void OnClickTruncated(string session, long previous, long clicked)
+                {
+                    var state = truncatedStates.GetValueOrDefault(session) ?? zeros(1, 1, 32);
+                    var (output, next) = gru.call(items.call(tensor(new[] { previous })).view(1, 1, -1), state);
+                    truncatedStates[session] = next.detach();
+                    Learn(output, clicked);
+                }
+
+                public void OnSessionEnd(string session) => states.Remove(session);
+
+                private void Learn(Tensor output, long clicked)
+                {
+                    var loss = nn.functional.cross_entropy(scores.call(output.view(1, -1)), tensor(new[] { clicked }));
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("states", "gru"));
+    }
+
+    [Fact]
+    public async Task Copying_the_carried_state_into_a_local_of_the_iteration_keeps_the_report_at_the_carrying_store()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    Tensor? carried = null;
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        var initial = carried ?? zeros(1, 16, 32);
+                        var (output, h) = gru.call(batches[b], initial);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        {|#0:carried = h|};
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("carried", "gru"));
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
