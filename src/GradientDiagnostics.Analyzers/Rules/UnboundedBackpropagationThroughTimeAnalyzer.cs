@@ -701,6 +701,48 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             SetPlace(place.Value, value.Select(t => scoped && t.Crossed && t.Origin is not null ? t : t.StoredIn(origin, carrier)).ToImmutableHashSet());
         }
 
+        /// <summary>True inside <c>using (no_grad())</c>, or after <c>using var _ = no_grad();</c> in an enclosing block.</summary>
+        private bool UnderNoGrad(SyntaxNode node)
+        {
+            var model = graph.OriginalOperation.SemanticModel;
+            if (model is null || node.SyntaxTree != model.SyntaxTree)
+            {
+                return false;
+            }
+
+            foreach (var ancestor in node.Ancestors())
+            {
+                if (ancestor is UsingStatementSyntax { Expression: { } expression } && DisablesGrad(expression, model)
+                    || ancestor is UsingStatementSyntax { Declaration: { } declaration } && declaration.Variables.Any(v => v.Initializer is { } i && DisablesGrad(i.Value, model)))
+                {
+                    return true;
+                }
+
+                if (ancestor is BlockSyntax block)
+                {
+                    foreach (var statement in block.Statements.TakeWhile(s => !s.Span.Contains(node.Span)))
+                    {
+                        if (statement is LocalDeclarationStatementSyntax { UsingKeyword.RawKind: > 0 } local
+                            && local.Declaration.Variables.Any(v => v.Initializer is { } i && DisablesGrad(i.Value, model)))
+                        {
+                            return true;
+                        }
+                    }
+                }
+
+                if (ancestor == graph.OriginalOperation.Syntax)
+                {
+                    break;
+                }
+            }
+
+            return false;
+        }
+
+        private bool DisablesGrad(ExpressionSyntax expression, SemanticModel model) =>
+            model.GetSymbolInfo(expression, cancellationToken).Symbol is IMethodSymbol { Name: "no_grad" or "inference_mode" } method
+            && SymbolEqualityComparer.Default.Equals(method.ContainingType, knowledge.Symbols.Torch);
+
         /// <summary>A local of this function declared inside the innermost loop around <paramref name="store"/> (or anywhere, outside loops).</summary>
         private bool IsIterationScoped(Place place, SyntaxNode store)
         {
@@ -933,7 +975,10 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             var call = knowledge.GetStateCall(invocation);
             if (call is not null)
             {
-                return ImmutableHashSet.Create(new Taint(null, null, call.Module, call.StateParts, crossed: false));
+                // Under no_grad() or inference_mode() the returned state has no history to carry.
+                return UnderNoGrad(invocation.Syntax)
+                    ? ImmutableHashSet<Taint>.Empty
+                    : ImmutableHashSet.Create(new Taint(null, null, call.Module, call.StateParts, crossed: false));
             }
 
             if (knowledge.IsDetaching(invocation))

@@ -1805,6 +1805,45 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Validation_state_carried_under_no_grad_between_epochs_is_not_reported()
+    {
+        var source = RnnLanguageModel + """
+
+            public static class Trainer
+            {
+                public static void Fit(RnnLanguageModel model, Tensor[] train, Tensor[] validation, int epochs)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    var validationHidden = model.InitHidden(validation[0].shape[1]);
+                    for (var epoch = 0; epoch < epochs; epoch++)
+                    {
+                        foreach (var batch in train)
+                        {
+                            var hidden = model.InitHidden(batch.shape[1]);
+                            var (output, _) = model.call(batch.narrow(0, 0, batch.shape[0] - 1), hidden);
+                            var loss = nn.functional.cross_entropy(output.view(-1, output.shape[2]), batch.narrow(0, 1, batch.shape[0] - 1).reshape(-1));
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+
+                        using (no_grad())
+                        {
+                            foreach (var batch in validation)
+                            {
+                                Tensor output;
+                                (output, validationHidden) = model.call(batch, validationHidden);
+                            }
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """
