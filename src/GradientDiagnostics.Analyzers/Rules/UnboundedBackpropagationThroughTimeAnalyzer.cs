@@ -127,7 +127,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         var loops = statement.Ancestors().TakeWhile(a => a != root).Where(IsLoop).ToList();
         var trainingLoop = loops.FirstOrDefault(loop => knowledge.Trains(model.GetOperation(loop)));
         var innermostLoop = loops.FirstOrDefault();
-        if (statement.Parent is BlockSyntax block && innermostLoop == trainingLoop && !ReadAfter(statement, block, carried, model))
+        if (statement.Parent is BlockSyntax && innermostLoop == trainingLoop && !ReadAfter(statement, trainingLoop ?? root, carried, model))
         {
             return (statement, InsertAfterStatement);
         }
@@ -140,10 +140,10 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         return carried.Carriers.All(c => c.Persistent) && MethodBlock(root) is not null ? (root, InsertAtBodyStart) : null;
     }
 
-    internal static bool IsLoop(SyntaxNode node) =>
+    private static bool IsLoop(SyntaxNode node) =>
         node is ForStatementSyntax or ForEachStatementSyntax or ForEachVariableStatementSyntax or WhileStatementSyntax or DoStatementSyntax;
 
-    internal static StatementSyntax? LoopBody(SyntaxNode loop) => loop switch
+    private static StatementSyntax? LoopBody(SyntaxNode loop) => loop switch
     {
         ForStatementSyntax f => f.Statement,
         CommonForEachStatementSyntax f => f.Statement,
@@ -152,7 +152,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         _ => null,
     };
 
-    internal static BlockSyntax? MethodBlock(SyntaxNode node) => node switch
+    private static BlockSyntax? MethodBlock(SyntaxNode node) => node switch
     {
         BaseMethodDeclarationSyntax m => m.Body,
         AccessorDeclarationSyntax a => a.Body,
@@ -161,17 +161,26 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         _ => null,
     };
 
-    private static bool ReadAfter(StatementSyntax statement, BlockSyntax block, CarriedState carried, SemanticModel model)
+    /// <summary>True when a statement after <paramref name="statement"/>, up to the end of <paramref name="scope"/>'s body, reads a carrier.</summary>
+    private static bool ReadAfter(StatementSyntax statement, SyntaxNode scope, CarriedState carried, SemanticModel model)
     {
         var members = new HashSet<ISymbol>(carried.Carriers.Select(c => c.Member), SymbolEqualityComparer.Default);
-        foreach (var later in block.Statements.SkipWhile(s => s != statement).Skip(1))
+        for (SyntaxNode? node = statement; node is not null && node != scope; node = node.Parent)
         {
-            foreach (var node in later.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
+            if (node.Parent is not BlockSyntax block)
             {
-                var symbol = model.GetSymbolInfo(node).Symbol;
-                if (symbol is not null && members.Contains(symbol))
+                continue;
+            }
+
+            foreach (var later in block.Statements.SkipWhile(s => s != node).Skip(1))
+            {
+                foreach (var name in later.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
                 {
-                    return true;
+                    var symbol = model.GetSymbolInfo(name).Symbol;
+                    if (symbol is not null && members.Contains(symbol))
+                    {
+                        return true;
+                    }
                 }
             }
         }
@@ -377,33 +386,88 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             bool? callBoundaryTrains = null;
             bool CallBoundaryTrains() => callBoundaryTrains ??= knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
 
-            // What is stored at exit in a place that outlives the call is there on entry to the next call.
-            while (worklist.Count > 0)
+            var handlers = new List<ControlFlowRegion>();
+            CollectHandlers(graph.Root, handlers);
+            var afterFinally = new Dictionary<int, HashSet<int>>();
+            var outputs = new FlowState?[blocks.Length];
+            do
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var index = worklist.Dequeue();
-                queued.Remove(index);
-                var block = blocks[index];
-                var output = Transfer(block, input[index] ?? FlowState.Empty);
-                if (block.Kind == BasicBlockKind.Exit)
+                // What is stored at exit in a place that outlives the call is there on entry to the next call.
+                while (worklist.Count > 0)
                 {
-                    var persisted = Persisted(output, CallBoundaryTrains);
-                    if (persisted.Places.Count > 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var index = worklist.Dequeue();
+                    queued.Remove(index);
+                    var block = blocks[index];
+                    var output = Transfer(block, input[index] ?? FlowState.Empty);
+                    outputs[index] = output;
+                    if (block.Kind == BasicBlockKind.Exit)
                     {
-                        Propagate(0, persisted);
+                        var persisted = Persisted(output, CallBoundaryTrains);
+                        if (persisted.Places.Count > 0)
+                        {
+                            Propagate(0, persisted);
+                        }
+
+                        continue;
                     }
 
-                    continue;
+                    foreach (var branch in new[] { block.FallThroughSuccessor, block.ConditionalSuccessor })
+                    {
+                        if (branch?.Destination is not { } destination)
+                        {
+                            continue;
+                        }
+
+                        // Leaving a try block runs its finally first; the finally's last block passes its state on.
+                        if (branch.FinallyRegions.Length > 0)
+                        {
+                            var finallyRegion = branch.FinallyRegions[0];
+                            if (!afterFinally.TryGetValue(finallyRegion.LastBlockOrdinal, out var destinations))
+                            {
+                                destinations = new HashSet<int>();
+                                afterFinally.Add(finallyRegion.LastBlockOrdinal, destinations);
+                            }
+
+                            if (destinations.Add(destination.Ordinal) && input[finallyRegion.LastBlockOrdinal] is not null && queued.Add(finallyRegion.LastBlockOrdinal))
+                            {
+                                worklist.Enqueue(finallyRegion.LastBlockOrdinal);
+                            }
+
+                            Propagate(finallyRegion.FirstBlockOrdinal, output);
+                        }
+                        else
+                        {
+                            Propagate(destination.Ordinal, output);
+                        }
+                    }
+
+                    if (afterFinally.TryGetValue(index, out var continuations))
+                    {
+                        foreach (var continuation in continuations)
+                        {
+                            Propagate(continuation, output);
+                        }
+                    }
                 }
 
-                foreach (var branch in new[] { block.FallThroughSuccessor, block.ConditionalSuccessor })
+                // Catch and finally blocks have no ordinary predecessors: an exception reaches them from any point of the try block.
+                foreach (var handler in handlers)
                 {
-                    if (branch?.Destination is { } destination)
+                    var tried = handler.EnclosingRegion!.NestedRegions[0];
+                    for (var ordinal = tried.FirstBlockOrdinal; ordinal <= tried.LastBlockOrdinal; ordinal++)
                     {
-                        Propagate(destination.Ordinal, output);
+                        foreach (var state in new[] { input[ordinal], outputs[ordinal] })
+                        {
+                            if (state is not null)
+                            {
+                                Propagate(handler.FirstBlockOrdinal, state);
+                            }
+                        }
                     }
                 }
             }
+            while (worklist.Count > 0);
 
             return reports.Values.OrderBy(r => r.Origin.Syntax.SpanStart).ToList();
 
@@ -418,6 +482,20 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                         worklist.Enqueue(target);
                     }
                 }
+            }
+        }
+
+        private static void CollectHandlers(ControlFlowRegion region, List<ControlFlowRegion> handlers)
+        {
+            foreach (var nested in region.NestedRegions)
+            {
+                if (nested.Kind is ControlFlowRegionKind.Finally or ControlFlowRegionKind.FilterAndHandler
+                    || (nested.Kind == ControlFlowRegionKind.Catch && region.Kind == ControlFlowRegionKind.TryAndCatch))
+                {
+                    handlers.Add(nested);
+                }
+
+                CollectHandlers(nested, handlers);
             }
         }
 
@@ -539,19 +617,28 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 return;
             }
 
-            if (knowledge.IsDetaching(invocation))
+            foreach (var detached in knowledge.DetachedInPlace(invocation))
             {
-                if (invocation.Instance is { } instance)
-                {
-                    KillRooted(instance);
-                }
+                KillRooted(detached);
+            }
 
-                foreach (var argument in invocation.Arguments)
+            if (invocation.Instance is { } instance && ElementsOf(instance) is { } elements)
+            {
+                if (invocation.TargetMethod.Name is "Clear" or "Remove")
                 {
-                    KillRooted(argument.Value);
+                    SetPlace(elements, ImmutableHashSet<Taint>.Empty);
                 }
-
-                return;
+                else if (places.TryGetValue(elements, out var held))
+                {
+                    // TryGetValue(key, out var h) hands an element out: the value flows, it is not stored anew.
+                    foreach (var argument in invocation.Arguments.Where(a => a.Parameter?.RefKind == RefKind.Out))
+                    {
+                        if (PlaceOf(argument.Value) is { } outPlace)
+                        {
+                            SetPlace(outPlace, held);
+                        }
+                    }
+                }
             }
 
             if (knowledge.RunsBackward(invocation))
@@ -608,7 +695,65 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
 
             var carrier = CarrierFor(place.Value, target);
-            SetPlace(place.Value, value.Select(t => t.StoredIn(origin, carrier)).ToImmutableHashSet());
+            var scoped = IsIterationScoped(place.Value, origin.Syntax);
+
+            // Copying an already carried state into a local of this iteration does not carry it: the report stays at the store that did.
+            SetPlace(place.Value, value.Select(t => scoped && t.Crossed && t.Origin is not null ? t : t.StoredIn(origin, carrier)).ToImmutableHashSet());
+        }
+
+        /// <summary>True inside <c>using (no_grad())</c>, or after <c>using var _ = no_grad();</c> in an enclosing block.</summary>
+        private bool UnderNoGrad(SyntaxNode node)
+        {
+            var model = graph.OriginalOperation.SemanticModel;
+            if (model is null || node.SyntaxTree != model.SyntaxTree)
+            {
+                return false;
+            }
+
+            foreach (var ancestor in node.Ancestors())
+            {
+                if (ancestor is UsingStatementSyntax { Expression: { } expression } && DisablesGrad(expression, model)
+                    || ancestor is UsingStatementSyntax { Declaration: { } declaration } && declaration.Variables.Any(v => v.Initializer is { } i && DisablesGrad(i.Value, model)))
+                {
+                    return true;
+                }
+
+                if (ancestor is BlockSyntax block)
+                {
+                    foreach (var statement in block.Statements.TakeWhile(s => !s.Span.Contains(node.Span)))
+                    {
+                        if (statement is LocalDeclarationStatementSyntax { UsingKeyword.RawKind: > 0 } local
+                            && local.Declaration.Variables.Any(v => v.Initializer is { } i && DisablesGrad(i.Value, model)))
+                        {
+                            return true;
+                        }
+                    }
+                }
+
+                if (ancestor == graph.OriginalOperation.Syntax)
+                {
+                    break;
+                }
+            }
+
+            return false;
+        }
+
+        private bool DisablesGrad(ExpressionSyntax expression, SemanticModel model) =>
+            model.GetSymbolInfo(expression, cancellationToken).Symbol is IMethodSymbol { Name: "no_grad" or "inference_mode" } method
+            && SymbolEqualityComparer.Default.Equals(method.ContainingType, knowledge.Symbols.Torch);
+
+        /// <summary>A local of this function declared inside the innermost loop around <paramref name="store"/> (or anywhere, outside loops).</summary>
+        private bool IsIterationScoped(Place place, SyntaxNode store)
+        {
+            if (place.Root is not null || place.Member is not ILocalSymbol local || !ownLocals.Contains(local))
+            {
+                return false;
+            }
+
+            var root = graph.OriginalOperation.Syntax;
+            var loop = store.Ancestors().TakeWhile(a => a != root).FirstOrDefault(IsLoop);
+            return loop is null || local.DeclaringSyntaxReferences.Any(r => loop.Span.Contains(r.Span));
         }
 
         private void Deconstruct(IOperation target, ImmutableHashSet<Taint> value, IOperation origin)
@@ -644,14 +789,14 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             var key = (member, target.Syntax);
             if (!carriers.TryGetValue(key, out var carrier))
             {
-                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(member, target.Type), IsPersistent(place));
+                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(SymbolEqualityComparer.Default.Equals(place.Root, member) ? null : member, target.Type), IsPersistent(place));
                 carriers.Add(key, carrier);
             }
 
             return carrier;
         }
 
-        private string KindOf(ISymbol member, ITypeSymbol? referenceType)
+        private string KindOf(ISymbol? member, ITypeSymbol? referenceType)
         {
             var type = member switch
             {
@@ -700,15 +845,26 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private static IOperation Strip(IOperation operation)
         {
-            while (operation is IConversionOperation or IParenthesizedOperation)
+            while (true)
             {
-                operation = operation is IConversionOperation conversion ? conversion.Operand : ((IParenthesizedOperation)operation).Operand;
+                switch (operation)
+                {
+                    case IConversionOperation conversion:
+                        operation = conversion.Operand;
+                        break;
+                    case IParenthesizedOperation parenthesized:
+                        operation = parenthesized.Operand;
+                        break;
+                    case IDeclarationExpressionOperation declaration:
+                        operation = declaration.Expression;
+                        break;
+                    default:
+                        return operation;
+                }
             }
-
-            return operation;
         }
 
-        private static Place? PlaceOf(IOperation operation)
+        private Place? PlaceOf(IOperation operation)
         {
             switch (Strip(operation))
             {
@@ -722,9 +878,36 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                     return MemberPlace(field.Instance, field.Field);
                 case IPropertyReferenceOperation property when property.Arguments.IsEmpty:
                     return MemberPlace(property.Instance, property.Property);
+                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } collection }:
+                    return ElementsOf(collection);
+                case IArrayElementReferenceOperation element:
+                    return ElementsOf(element.ArrayReference);
                 default:
                     return null;
             }
+        }
+
+        /// <summary>
+        /// The elements of a collection held in a field, property, local or parameter (<c>states[session]</c>), tracked as
+        /// one place keyed by the collection. A tensor's own indexer selects values, it does not hold states.
+        /// </summary>
+        private Place? ElementsOf(IOperation collection)
+        {
+            collection = Strip(collection);
+            if (knowledge.Symbols.IsTensor(collection.Type))
+            {
+                return null;
+            }
+
+            ISymbol? holder = collection switch
+            {
+                IFieldReferenceOperation { Instance: null or IInstanceReferenceOperation } field => field.Field,
+                IPropertyReferenceOperation { Instance: null or IInstanceReferenceOperation, Arguments.IsEmpty: true } property => property.Property,
+                ILocalReferenceOperation local => local.Local,
+                IParameterReferenceOperation parameter => parameter.Parameter,
+                _ => null,
+            };
+            return holder is null ? null : new Place(holder, holder);
         }
 
         private static Place? MemberPlace(IOperation? instance, ISymbol member)
@@ -792,12 +975,21 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             var call = knowledge.GetStateCall(invocation);
             if (call is not null)
             {
-                return ImmutableHashSet.Create(new Taint(null, null, call.Module, call.StateParts, crossed: false));
+                // Under no_grad() or inference_mode() the returned state has no history to carry.
+                return UnderNoGrad(invocation.Syntax)
+                    ? ImmutableHashSet<Taint>.Empty
+                    : ImmutableHashSet.Create(new Taint(null, null, call.Module, call.StateParts, crossed: false));
             }
 
             if (knowledge.IsDetaching(invocation))
             {
                 return ImmutableHashSet<Taint>.Empty;
+            }
+
+            // A collection's method that returns an element (GetValueOrDefault, First, ...) hands out what the collection holds.
+            if (invocation.Instance is { } collection && ElementsOf(collection) is { } elements && places.TryGetValue(elements, out var held) && knowledge.Symbols.IsTensor(invocation.Type))
+            {
+                return held;
             }
 
             // A Tensor method on a graph-attached tensor stays attached: DetachFromDisposeScope, MoveToOuterDisposeScope, to(), contiguous().
@@ -855,6 +1047,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     {
         private const string BackwardKey = "GD0002.backward";
         private const string DetachKey = "GD0002.detach";
+        private const string InPlaceDetachKey = "GD0002.detach_";
         private const int MaxSummaryDepth = 2;
 
         private readonly SourceMethodBodies bodies;
@@ -986,6 +1179,42 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             || (invocation.TargetMethod.DeclaringSyntaxReferences.Length > 0
                 && bodies.Reaches(invocation.TargetMethod, BackwardKey, i => Symbols.IsBackward(i.TargetMethod), cancellationToken));
 
+        /// <summary>
+        /// What an invocation detaches in place: the tensor of <c>detach_()</c>; the receiver and arguments of a configured
+        /// detach method; the object a source method that detaches is called on or handed (a state holder's Detach()), and
+        /// a tensor argument only when that method detaches in place. A discarded <c>h.detach()</c> detaches nothing.
+        /// </summary>
+        public IEnumerable<IOperation> DetachedInPlace(IInvocationOperation invocation)
+        {
+            var method = invocation.TargetMethod;
+            if (Symbols.IsDetach(method))
+            {
+                return method.Name == "detach_" && invocation.Instance is { } tensor ? new[] { tensor } : Enumerable.Empty<IOperation>();
+            }
+
+            if (GradientDiagnosticsOptions.Matches(method, options.DetachMethods))
+            {
+                return invocation.Arguments.Select(a => a.Value).Concat(invocation.Instance is null ? Enumerable.Empty<IOperation>() : new[] { invocation.Instance });
+            }
+
+            if (method.DeclaringSyntaxReferences.Length == 0 || !IsDetaching(invocation))
+            {
+                return Enumerable.Empty<IOperation>();
+            }
+
+            var inPlace = bodies.Reaches(method, InPlaceDetachKey, i => i.TargetMethod.Name == "detach_" && Symbols.IsDetach(i.TargetMethod), cancellationToken);
+            var targets = invocation.Arguments.Select(a => a.Value).Where(v => inPlace || IsStateHolder(v.Type)).ToList();
+            if (invocation.Instance is { } receiver && (receiver is IInstanceReferenceOperation || IsStateHolder(receiver.Type)))
+            {
+                targets.Add(receiver);
+            }
+
+            return targets;
+        }
+
+        /// <summary>An object whose members a helper can detach (a tensor or a tuple is replaced, not changed, by detach()).</summary>
+        private bool IsStateHolder(ITypeSymbol? type) => type is { IsReferenceType: true } && !Symbols.IsTensor(type);
+
         public bool IsDetaching(IInvocationOperation invocation) =>
             IsDetachMethod(invocation.TargetMethod)
             || (invocation.TargetMethod.DeclaringSyntaxReferences.Length > 0
@@ -1069,22 +1298,20 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private static bool Same(ISymbol? a, ISymbol? b) => a is not null && b is not null && SymbolEqualityComparer.Default.Equals(a, b);
 
-        private static string ModuleName(IInvocationOperation invocation)
+        private static string ModuleName(IInvocationOperation invocation) =>
+            invocation.Instance is { } instance ? ReceiverName(instance) : invocation.TargetMethod.Name;
+
+        private static string ReceiverName(IOperation receiver) => receiver switch
         {
-            switch (invocation.Instance)
-            {
-                case IFieldReferenceOperation field:
-                    return field.Field.Name;
-                case IPropertyReferenceOperation property:
-                    return property.Property.Name;
-                case ILocalReferenceOperation local:
-                    return local.Local.Name;
-                case IParameterReferenceOperation parameter:
-                    return parameter.Parameter.Name;
-                default:
-                    return invocation.Instance?.Type?.Name ?? invocation.TargetMethod.Name;
-            }
-        }
+            IFieldReferenceOperation field => field.Field.Name,
+            IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } list } => ReceiverName(list),
+            IPropertyReferenceOperation property => property.Property.Name,
+            IArrayElementReferenceOperation element => ReceiverName(element.ArrayReference),
+            ILocalReferenceOperation local => local.Local.Name,
+            IParameterReferenceOperation parameter => parameter.Parameter.Name,
+            IConversionOperation conversion => ReceiverName(conversion.Operand),
+            _ => receiver.Type?.Name ?? "module",
+        };
 
         internal static IEnumerable<IMethodSymbol> SourceForwards(ITypeSymbol type)
         {
