@@ -437,6 +437,11 @@ public sealed class GradientWatch : IDisposable
                 values.Add(grad is null ? zeros(1, dtype: float64) : grad.norm().to(float64).reshape(1));
             }
 
+            if (!mask.Contains(true))
+            {
+                continue;
+            }
+
             pieces.Add(cat(values));
             profileNames.Add(profile.Name);
             profileLengths.Add(length);

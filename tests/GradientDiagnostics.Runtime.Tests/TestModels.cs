@@ -151,6 +151,13 @@ internal static class Reference
         }
     }
 
+    /// <summary>Same shape and bitwise-equal values.</summary>
+    public static bool Identical(Tensor expected, Tensor actual)
+    {
+        using var scope = NewDisposeScope();
+        return expected.shape.SequenceEqual(actual.shape) && expected.dtype == actual.dtype && expected.eq(actual).all().item<bool>();
+    }
+
     public static Dictionary<string, Tensor> GradientsOf(nn.Module model) =>
         model.named_parameters()
             .Where(p => p.parameter.grad is not null)

@@ -129,7 +129,7 @@ internal static class GradientTelemetry
         {
             try
             {
-                CompleteSpan(activity, report);
+                DescribeSpan(activity, report);
             }
             catch (Exception exception)
             {
@@ -137,6 +137,7 @@ internal static class GradientTelemetry
             }
         }
 
+        // Logged while the span is still current, so the records carry its trace and span ids.
         if (logger is not null)
         {
             try
@@ -146,6 +147,18 @@ internal static class GradientTelemetry
             catch (Exception exception)
             {
                 GradientTelemetryEventSource.Log.EmitFailed("logs", model, exception);
+            }
+        }
+
+        if (activity is not null)
+        {
+            try
+            {
+                activity.Stop();
+            }
+            catch (Exception exception)
+            {
+                GradientTelemetryEventSource.Log.EmitFailed("trace", model, exception);
             }
         }
     }
@@ -228,7 +241,7 @@ internal static class GradientTelemetry
         }
     }
 
-    private static void CompleteSpan(Activity activity, GradientStepReport report)
+    private static void DescribeSpan(Activity activity, GradientStepReport report)
     {
         if (activity.IsAllDataRequested)
         {
@@ -254,8 +267,6 @@ internal static class GradientTelemetry
                 activity.AddEvent(new ActivityEvent(AnomalyEventName, tags: tags));
             }
         }
-
-        activity.Stop();
     }
 
     private static void WriteLogs(ILogger logger, GradientStepReport report, string model)

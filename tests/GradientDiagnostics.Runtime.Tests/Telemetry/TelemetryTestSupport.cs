@@ -46,13 +46,17 @@ internal static class RealLstm
 
     /// <summary>
     /// One forward/backward step over a batch of sequences of <paramref name="length"/> timesteps.
-    /// <paramref name="poisonTimestep"/> puts a NaN into the input there, so every gradient that flows through it is NaN.
+    /// <paramref name="poisonTimestep"/> puts a NaN into one sequence's input there: the forward pass carries it to the
+    /// loss, so every parameter gradient and every timestep's input gradient is NaN, as when a bad sample enters a batch.
+    /// <paramref name="nanGradientTimestep"/> adds sqrt(|0·x_t|) to the loss: its value is 0 but its derivative is
+    /// 0·∞ = NaN, so only dL/dx_t is NaN.
     /// </summary>
     public static GradientStepReport Step(
         int length,
         long step = 1,
         IReadOnlyList<GradientAnomaly>? anomalies = null,
         int? poisonTimestep = null,
+        int? nanGradientTimestep = null,
         int seed = 17)
     {
         using var scope = NewDisposeScope();
@@ -66,6 +70,11 @@ internal static class RealLstm
 
         input.requires_grad_(true);
         var loss = nn.functional.mse_loss(model.call(input), ones(4, 1));
+        if (nanGradientTimestep is { } nanAt)
+        {
+            loss = loss + input.select(1, nanAt).mul(0).abs().sqrt().sum();
+        }
+
         loss.backward();
 
         var names = new List<string>();
