@@ -1,0 +1,80 @@
+using System.Globalization;
+using GradientDiagnostics.Tests.Shared;
+
+namespace GradientDiagnostics.EndToEnd.Tests;
+
+/// <summary>
+/// Two demo processes serve --prometheus endpoints, a real Prometheus scrapes both, and its query API returns the
+/// per-timestep gradient series of each run apart: the set-up of a team training on many machines.
+/// </summary>
+public sealed class PrometheusEndToEndTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("gd-prom-demo-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [SkippableFact]
+    public async Task Prometheus_scrapes_per_timestep_gradients_of_two_runs_and_keeps_them_apart()
+    {
+        ExternalTool.Require(PrometheusServer.Executable, "prometheus");
+        var ports = new[] { Demo.FreePort(), Demo.FreePort() };
+        var runIds = new[] { "e2e-run-a", "e2e-run-b" };
+        var demos = new List<Demo>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                demos.Add(Demo.Start(Demo.QuickTraining.Concat(new[]
+                {
+                    "--prometheus", ports[i].ToString(CultureInfo.InvariantCulture),
+                    "--run-id", runIds[i],
+                    "--hold",
+                    "--report", Path.Combine(folder, runIds[i] + ".html"),
+                })));
+            }
+
+            foreach (var (demo, port) in demos.Zip(ports))
+            {
+                await demo.WaitForLineAsync($"^Prometheus scrape endpoint: http://127\\.0\\.0\\.1:{port}/metrics$", TimeSpan.FromMinutes(2));
+                await demo.WaitForLineAsync("^Training finished", TimeSpan.FromMinutes(2));
+            }
+
+            using var prometheus = PrometheusServer.Start(ports.Select(p => "127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)));
+
+            // One series per run, model, recurrent module and timestep bucket; the run id is a label on every series.
+            var perTimestep = await prometheus.WaitForAsync(
+                "count by (service_instance_id, gradient_model, rnn_module, rnn_timestep) ({__name__=~\"gradient_timestep_norm.*_count\"})",
+                result => runIds.All(run => result.Count(r => r.Labels.GetValueOrDefault("service_instance_id") == run) >= 2 * 4),
+                TimeSpan.FromSeconds(90));
+
+            foreach (var run in runIds)
+            {
+                var series = perTimestep.Where(r => r.Labels["service_instance_id"] == run).Select(r => r.Labels).ToArray();
+                Assert.Equal(new[] { "recommended-lstm", "risky-rnn" }, series.Select(s => s["gradient_model"]).Distinct().Order());
+                Assert.Equal(new[] { "lstm", "rnn" }, series.Select(s => s["rnn_module"]).Distinct().Order());
+                // Eight timesteps fall into a handful of bounded buckets, not one series per timestep.
+                var buckets = series.Where(s => s["rnn_module"] == "lstm").Select(s => s["rnn_timestep"]).ToArray();
+                Assert.InRange(buckets.Length, 2, 8);
+            }
+
+            // Every step was recorded: 6 steps per model and run.
+            var steps = await prometheus.QueryAsync("sum by (service_instance_id, gradient_model) ({__name__=~\"gradient_global_norm.*_count\"})");
+            Assert.Equal(4, steps.Count);
+            Assert.All(steps, s => Assert.Equal(6, s.Value));
+
+            foreach (var demo in demos)
+            {
+                demo.PressEnter();
+                await demo.WaitForExitAsync(TimeSpan.FromMinutes(1));
+                Assert.True(demo.ExitCode == 0, demo.Output);
+            }
+        }
+        finally
+        {
+            foreach (var demo in demos)
+            {
+                demo.Dispose();
+            }
+        }
+    }
+}
