@@ -75,6 +75,12 @@ public static class ConsoleView
 
     public static void Summary(IReadOnlyList<ModelTraining> trainings, int seqLen)
     {
+        if (Console.IsOutputRedirected)
+        {
+            // Logs and CI keep long lines; wrapping each cell over many lines would make the table unreadable there.
+            AnsiConsole.Profile.Width = 200;
+        }
+
         var table = new Table().Title($"[bold]Adding problem, T = {seqLen}[/]")
             .AddColumn("model")
             .AddColumn(new TableColumn("final loss").RightAligned())
