@@ -102,14 +102,10 @@ public static class DemoRun
 
     private static async Task WaitForEnterAsync(CancellationToken cancellation)
     {
-        try
-        {
-            // End of input (a closed pipe, /dev/null) counts as Enter.
-            await Console.In.ReadLineAsync(cancellation);
-        }
-        catch (OperationCanceledException)
-        {
-            // Ctrl+C: stop as asked.
-        }
+        // A console read does not observe a cancellation token, so Ctrl+C races the read instead.
+        // End of input (a closed pipe, /dev/null) counts as Enter.
+        var enter = Task.Run(Console.In.ReadLine);
+        var cancelled = Task.Delay(Timeout.Infinite, cancellation);
+        await Task.WhenAny(enter, cancelled);
     }
 }

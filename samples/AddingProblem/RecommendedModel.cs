@@ -37,8 +37,9 @@ public sealed class RecommendedModel : nn.Module<Tensor, Tensor>
                 // Gates are stacked [input, forget, cell, output]. "Chrono" initialisation (Tallec & Ollivier, 2018):
                 // forget biases log(U(1, T-1)) give each unit a memory of up to T steps (the usual bias of 1 remembers
                 // about 3), and the input gate starts at the opposite bias, so the gradient reaches early timesteps from step one.
+                using var scope = NewDisposeScope();
                 parameter.zero_();
-                using var forget = log(empty(hidden).uniform_(1, Math.Max(2, dependencyLength - 1)));
+                var forget = empty(hidden).uniform_(1, Math.Max(2, dependencyLength - 1)).log();
                 parameter[TensorIndex.Slice(hidden, 2 * hidden)].copy_(forget);
                 parameter[TensorIndex.Slice(0, hidden)].copy_(-forget);
             }
