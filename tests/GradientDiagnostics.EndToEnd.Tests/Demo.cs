@@ -25,6 +25,8 @@ internal sealed class Demo : IDisposable
         this.process = process;
     }
 
+    public static string RepositoryRoot { get; } = Metadata("RepositoryRoot");
+
     public static string Dll { get; } = LocateDll();
 
     public string Output => string.Join('\n', lines);
@@ -178,10 +180,12 @@ internal sealed class Demo : IDisposable
         }
     }
 
+    private static string Metadata(string key) =>
+        typeof(Demo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+
     private static string LocateDll()
     {
-        string Metadata(string key) => typeof(Demo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-        var dll = Path.Combine(Metadata("RepositoryRoot"), "samples", "AddingProblem", "bin", Metadata("Configuration"), Metadata("AppTargetFramework"), "AddingProblem.dll");
+        var dll = Path.Combine(RepositoryRoot, "samples", "AddingProblem", "bin", Metadata("Configuration"), Metadata("AppTargetFramework"), "AddingProblem.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"The AddingProblem sample is not built at {dll}; build the test project (it builds the sample first).", dll);
     }
 }
