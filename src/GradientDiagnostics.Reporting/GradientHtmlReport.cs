@@ -71,6 +71,14 @@ public static partial class GradientHtmlReport
             .Append("dark rows fading to the left mean the gradient vanishes before it reaches early timesteps.</p>\n</header>\n");
 
         AppendSummaryTable(html, summaries);
+        if (runs.Any(r => r.Steps.Any(s => s.Timesteps.Count > 0)))
+        {
+            html.Append("<section id=\"comparison\">\n<h2>Gradient reaching each timestep</h2>\n")
+                .Append("<p>The first recurrent module of every run, on one colour scale. Training goes up, the sequence goes right: ")
+                .Append("the last timestep is where the loss is computed, and the colour shows how much of its gradient is left ")
+                .Append("by the time it reaches each earlier input.</p>\n<div class=\"comparison\" id=\"comparison-heatmaps\"></div>\n</section>\n");
+        }
+
         for (var i = 0; i < runs.Count; i++)
         {
             AppendRunSection(html, RunId(i), runs[i], summaries[i], options);

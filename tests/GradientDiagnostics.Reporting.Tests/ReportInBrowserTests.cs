@@ -56,12 +56,13 @@ public sealed class ReportInBrowserTests : IDisposable
             await page.GotoAsync(new Uri(path).AbsoluteUri);
             await page.WaitForSelectorAsync("body[data-charts-ready=true]", new PageWaitForSelectorOptions { Timeout = 60_000 });
 
-            // risky: heatmap, global norm, loss, parameters; recommended: heatmap, global norm, parameters.
+            // The comparison row, then risky: heatmap, global norm, loss, parameters; recommended: heatmap, global norm, parameters.
             var plots = await page.EvaluateAsync<string[]>(
                 "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => d.id + ':' + d._fullData.map(t => t.type).join(','))");
             Assert.Equal(
                 new[]
                 {
+                    "run-0-compare:heatmap", "run-1-compare:heatmap",
                     "run-0-heatmap-0:heatmap", "run-0-global:scatter,scatter", "run-0-loss:scatter", "run-0-parameters:scatter,scatter",
                     "run-1-heatmap-0:heatmap", "run-1-global:scatter,scatter", "run-1-parameters:scatter,scatter",
                 },
@@ -70,8 +71,13 @@ public sealed class ReportInBrowserTests : IDisposable
             // Plotly paints a heatmap as an image inside its SVG layer; a missing or empty image means it did not draw.
             var heatmapImages = await page.EvaluateAsync<int>(
                 "() => Array.from(document.querySelectorAll('.heatmap .hm image')).filter(i => (i.getAttribute('href') || i.getAttribute('xlink:href') || '').startsWith('data:image/png')).length");
-            Assert.Equal(2, heatmapImages);
-            Assert.Equal(2, await page.Locator(".heatmap .colorbar").CountAsync());
+            Assert.Equal(4, heatmapImages);
+            Assert.Equal(4, await page.Locator(".heatmap .colorbar").CountAsync());
+
+            // One colour range for all heatmaps, so the runs compare directly.
+            var ranges = await page.EvaluateAsync<string[]>(
+                "() => Array.from(document.querySelectorAll('.heatmap.js-plotly-plot')).map(d => d._fullData[0].zmin + '..' + d._fullData[0].zmax)");
+            Assert.Single(ranges.Distinct());
             Assert.Equal(40, await page.Locator("#run-0-anomalies tbody tr").CountAsync());
             Assert.Equal("GD0005", await page.Locator("#run-0-anomalies a.rule").First.InnerTextAsync());
             Assert.Empty(outside);

@@ -8,30 +8,36 @@
     return "1e" + exponent;
   }
 
-  function drawHeatmap(container, run, heatmap, index) {
-    var div = document.createElement("div");
-    div.className = "heatmap";
-    div.id = run.id + "-heatmap-" + index;
-    container.appendChild(div);
-
-    var low = Infinity, high = -Infinity;
-    heatmap.log10.forEach(function (row) {
-      row.forEach(function (v) {
-        if (v !== null) { low = Math.min(low, v); high = Math.max(high, v); }
+  // One colour range for every heatmap of the report, so runs compare at a glance.
+  var low = Infinity, high = -Infinity;
+  data.runs.forEach(function (run) {
+    run.heatmaps.forEach(function (heatmap) {
+      heatmap.log10.forEach(function (row) {
+        row.forEach(function (v) {
+          if (v !== null) { low = Math.min(low, v); high = Math.max(high, v); }
+        });
       });
     });
-    if (!isFinite(low)) { low = -1; high = 0; }
-    if (high - low < 1) { high = low + 1; }
-    var tickvals = [], ticktext = [];
-    for (var e = Math.ceil(low); e <= Math.floor(high); e++) { tickvals.push(e); ticktext.push(tickLabel(e)); }
+  });
+  if (!isFinite(low)) { low = -1; high = 0; }
+  if (high - low < 1) { high = low + 1; }
+  var tickvals = [], ticktext = [];
+  for (var e = Math.ceil(low); e <= Math.floor(high); e++) { tickvals.push(e); ticktext.push(tickLabel(e)); }
+
+  function drawHeatmap(container, run, heatmap, id, compact) {
+    var div = document.createElement("div");
+    div.className = compact ? "heatmap compact" : "heatmap";
+    div.id = id;
+    container.appendChild(div);
+
     var norms = heatmap.log10.map(function (row) {
       return row.map(function (v) { return v === null ? "none" : Math.pow(10, v).toExponential(2); });
     });
     var timesteps = [];
     for (var t = 0; t < heatmap.timesteps; t++) { timesteps.push(t); }
 
-    var title = run.name + " — " + heatmap.module + ": gradient norm per timestep (log scale)";
-    if (heatmap.steps.length < heatmap.totalSteps) {
+    var title = compact ? run.name + " (" + heatmap.module + ")" : run.name + " — " + heatmap.module + ": gradient norm per timestep (log scale)";
+    if (!compact && heatmap.steps.length < heatmap.totalSteps) {
       title += " — " + heatmap.steps.length + " of " + heatmap.totalSteps + " steps";
     }
     Plotly.newPlot(div, [{
@@ -113,10 +119,17 @@
     }, config);
   }
 
+  var comparison = document.getElementById("comparison-heatmaps");
+  if (comparison) {
+    data.runs.forEach(function (run) {
+      if (run.heatmaps.length > 0) { drawHeatmap(comparison, run, run.heatmaps[0], run.id + "-compare", true); }
+    });
+  }
+
   data.runs.forEach(function (run) {
     var container = document.getElementById(run.id + "-heatmaps");
     if (!container) { return; }
-    run.heatmaps.forEach(function (heatmap, index) { drawHeatmap(container, run, heatmap, index); });
+    run.heatmaps.forEach(function (heatmap, index) { drawHeatmap(container, run, heatmap, run.id + "-heatmap-" + index, false); });
     drawGlobal(run);
     if (run.losses !== null && document.getElementById(run.id + "-loss")) { drawLoss(run); }
     drawParameters(run);
