@@ -63,6 +63,11 @@ public sealed class PrometheusEndToEndTests : IDisposable
             Assert.Equal(4, steps.Count);
             Assert.All(steps, s => Assert.Equal(6, s.Value));
 
+            // The dashboard's rate() queries need two scrapes of every series.
+            await prometheus.WaitForAsync(
+                "count_over_time(gradient_step_total[1m])",
+                result => result.Count == 4 && result.All(r => r.Value >= 2),
+                TimeSpan.FromSeconds(60));
             await AssertGrafanaPanelsQueryAsync(prometheus);
 
             foreach (var demo in demos)
