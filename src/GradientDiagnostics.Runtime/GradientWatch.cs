@@ -52,13 +52,17 @@ public sealed class GradientWatch : IDisposable
     private readonly Queue<double> recentGlobalNorms = new();
     private double recentGlobalNormSum;
     private readonly List<WatchedModule> watchedModules = new();
+
+    /// <summary>The model's cells are all LSTMCell/GRUCell, so a vanishing tracked state gets the gated-cell remedy.</summary>
+    private readonly bool trackedStatesAreGated;
     private int trackedStateCount;
     private long recordCount;
     private bool captureLimitLogged;
     private bool disposed;
 
-    private GradientWatch(nn.Module model, GradientWatchOptions options, IReadOnlyList<string> watchedModules)
+    private GradientWatch(nn.Module model, GradientWatchOptions options, IReadOnlyList<string> watchedModules, bool trackedStatesAreGated)
     {
+        this.trackedStatesAreGated = trackedStatesAreGated;
         this.model = model;
         Options = options;
         WatchedModules = watchedModules;
@@ -105,7 +109,8 @@ public sealed class GradientWatch : IDisposable
                 nameof(model));
         }
 
-        var watch = new GradientWatch(model, options, recurrent.Select(m => m.Name).ToList());
+        var gatedCells = modules.Any(m => m.Module is LSTMCell or GRUCell) && !modules.Any(m => m.Module is RNNCell);
+        var watch = new GradientWatch(model, options, recurrent.Select(m => m.Name).ToList(), gatedCells);
         foreach (var (name, module) in recurrent)
         {
             watch.Hook(name, module);
@@ -193,12 +198,14 @@ public sealed class GradientWatch : IDisposable
             }
         }
 
+        // TELEMETRY HAND-OFF (integrator, when the telemetry branch is merged): replace this loop with
+        //   GradientTelemetry.Emit(report, ModelName, logger, activity);   (it never throws and logs each anomaly itself)
+        // and make `using var activity = GradientTelemetry.StartStep(step, ModelName);` the first line of Record.
         foreach (var anomaly in report.Anomalies)
         {
             GradientWatchLog.Anomaly(logger, step, ModelName, anomaly);
         }
 
-        // TELEMETRY HAND-OFF: the telemetry branch adds its emission (GradientTelemetry.Emit inside try/catch) here.
         return report;
     }
 
@@ -247,7 +254,7 @@ public sealed class GradientWatch : IDisposable
 
     private void Hook(string name, nn.Module module)
     {
-        var watched = new WatchedModule(name, module is RNN, BatchFirst(module));
+        var watched = new WatchedModule(name, module, BatchFirst(module));
         watchedModules.Add(watched);
         switch (module)
         {
@@ -297,6 +304,12 @@ public sealed class GradientWatch : IDisposable
                 if (captures.Count >= MaxCapturesPerStep)
                 {
                     LogCaptureLimit();
+                    return null;
+                }
+
+                // A frozen module over raw data builds no graph; an alias that requires grad would make it build one.
+                if (!input.requires_grad && !watched.Module.parameters().Any(p => p.requires_grad))
+                {
                     return null;
                 }
 
@@ -358,10 +371,9 @@ public sealed class GradientWatch : IDisposable
 
     private static int TimeDimension(WatchedModule watched, Tensor input, Tensor finalHidden)
     {
+        // LibTorch's RNN/LSTM/GRU accept only 3-D input (T, N, F) or (N, T, F).
         switch (input.dim())
         {
-            case 2:
-                return 0; // unbatched (T, F)
             case 3 when watched.BatchFirst is { } batchFirst:
                 return batchFirst ? 1 : 0;
             case 3:
@@ -446,7 +458,7 @@ public sealed class GradientWatch : IDisposable
             profileNames.Add(profile.Name);
             profileLengths.Add(length);
             profileMasks.Add(mask);
-            vanillaProfiles.Add(true);
+            vanillaProfiles.Add(!trackedStatesAreGated);
         }
 
         // One device-to-host copy for every figure of the step.
@@ -531,30 +543,39 @@ public sealed class GradientWatch : IDisposable
         }
     }
 
+    /// <summary>
+    /// Compares the gradient at the start of the sequence with the gradient at its end. Each end is the mean norm over
+    /// a tenth of the measured timesteps (at least one): a single timestep is noisy (in the adding problem x_0 is rarely
+    /// marked), and the calibration showed the end windows keep healthy runs several times further from the threshold.
+    /// </summary>
     private void OverTimeAnomaly(TimestepProfile profile, bool[] measured, bool vanilla, List<GradientAnomaly> anomalies)
     {
-        var first = Array.IndexOf(measured, true);
-        var last = Array.LastIndexOf(measured, true);
-        if (first < 0 || first == last)
+        var timesteps = Enumerable.Range(0, measured.Length).Where(t => measured[t]).ToArray();
+        if (timesteps.Length < 2)
         {
             return;
         }
 
-        var firstNorm = profile.Norms[first];
-        var lastNorm = profile.Norms[last];
+        var window = Math.Max(1, timesteps.Length / 10);
+        var head = timesteps[..window];
+        var tail = timesteps[^window..];
+        var firstNorm = head.Average(t => profile.Norms[t]);
+        var lastNorm = tail.Average(t => profile.Norms[t]);
 
-        // No gradient at the last timestep means the loss does not read it; the ratio would say nothing about time.
+        // No gradient at the end means the loss does not read it; the ratio would say nothing about time.
         if (!double.IsFinite(firstNorm) || !double.IsFinite(lastNorm) || lastNorm <= 0)
         {
             return;
         }
 
         var ratio = firstNorm / lastNorm;
+        var span = string.Create(CultureInfo.InvariantCulture, $"{profile.Module}: the gradient reaching {Describe(head)} is");
+        var detail = string.Create(CultureInfo.InvariantCulture, $"{Describe(tail)} ({firstNorm:G3} vs {lastNorm:G3}");
         if (ratio < Options.VanishingRatio)
         {
             anomalies.Add(new GradientAnomaly(
                 GradientAnomalyKind.Vanishing,
-                string.Create(CultureInfo.InvariantCulture, $"{profile.Module}: the gradient reaching timestep {first} is {ratio:G3} of the gradient at timestep {last} ({firstNorm:G3} vs {lastNorm:G3}; threshold {Options.VanishingRatio:G3})."),
+                string.Create(CultureInfo.InvariantCulture, $"{span} {ratio:G3} of the gradient at {detail}; threshold {Options.VanishingRatio:G3})."),
                 vanilla
                     ? "use a gated cell (LSTM/GRU) — GD0005; initialise recurrent weights orthogonally — GD0003"
                     : "initialise recurrent weights orthogonally and the LSTM forget-gate bias to 1 — GD0004; or shorten the span the loss must reach back"));
@@ -563,11 +584,16 @@ public sealed class GradientWatch : IDisposable
         {
             anomalies.Add(new GradientAnomaly(
                 GradientAnomalyKind.Exploding,
-                string.Create(CultureInfo.InvariantCulture, $"{profile.Module}: the gradient reaching timestep {first} is {ratio:G3}× the gradient at timestep {last} ({firstNorm:G3} vs {lastNorm:G3}; threshold {Options.ExplodingRatio:G3}×)."),
+                string.Create(CultureInfo.InvariantCulture, $"{span} {ratio:G3}× the gradient at {detail}; threshold {Options.ExplodingRatio:G3}×)."),
                 vanilla
                     ? "clip gradients — GD0001; initialise recurrent weights orthogonally — GD0003"
                     : "clip gradients — GD0001"));
         }
+
+        static string Describe(int[] timesteps) =>
+            timesteps.Length == 1
+                ? string.Create(CultureInfo.InvariantCulture, $"timestep {timesteps[0]}")
+                : string.Create(CultureInfo.InvariantCulture, $"timesteps {timesteps[0]}–{timesteps[^1]}");
     }
 
     private void LogCaptureLimit()
@@ -592,11 +618,13 @@ public sealed class GradientWatch : IDisposable
         callCounts.Clear();
     }
 
-    private sealed class WatchedModule(string name, bool vanilla, bool? batchFirst)
+    private sealed class WatchedModule(string name, nn.Module module, bool? batchFirst)
     {
         public string Name { get; } = name;
 
-        public bool Vanilla { get; } = vanilla;
+        public nn.Module Module { get; } = module;
+
+        public bool Vanilla { get; } = module is RNN;
 
         public bool? BatchFirst { get; } = batchFirst;
 

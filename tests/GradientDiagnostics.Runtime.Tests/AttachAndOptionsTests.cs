@@ -77,10 +77,11 @@ public class AttachAndOptionsTests
     }
 
     [Fact]
-    public void A_tracked_state_disposed_before_Record_is_skipped_without_throwing()
+    public void A_tracked_state_disposed_before_Record_is_skipped_without_throwing_and_logged()
     {
         using var model = new UnrolledCell(2, 3);
-        using var watch = GradientWatch.Attach(model);
+        var logged = new List<string>();
+        using var watch = GradientWatch.Attach(model, new GradientWatchOptions { LoggerFactory = new ListLoggerFactory(logged) });
         var state = ones(2).requires_grad_(true);
         var h = state * 2;
         watch.TrackState(h, 0);
@@ -89,6 +90,30 @@ public class AttachAndOptionsTests
 
         var report = watch.Record(1);
         Assert.Empty(report.Timesteps);
+        Assert.Single(logged, line => line.Contains("disposed before Record", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Forward_passes_without_Record_stop_being_captured_at_the_limit_and_say_so_once()
+    {
+        using var scope = NewDisposeScope();
+        using var lstm = nn.LSTM(2, 3);
+        var logged = new List<string>();
+        using var watch = GradientWatch.Attach(lstm, new GradientWatchOptions { LoggerFactory = new ListLoggerFactory(logged) });
+        Tensor? sum = null;
+        for (var i = 0; i < GradientWatch.MaxCapturesPerStep + 20; i++)
+        {
+            using var step = NewDisposeScope();
+            var output = lstm.call(rand(3, 1, 2)).Item1.sum();
+            sum = sum is null ? output.MoveToOuterDisposeScope() : (sum + output).MoveToOuterDisposeScope();
+        }
+
+        sum!.backward();
+        var report = watch.Record(1);
+
+        Assert.Equal(GradientWatch.MaxCapturesPerStep, report.Timesteps.Count);
+        Assert.Equal($"LSTM#{GradientWatch.MaxCapturesPerStep}", report.Timesteps[^1].Module);
+        Assert.Single(logged, line => line.Contains("without Record", StringComparison.Ordinal));
     }
 
     public static TheoryData<string, Func<GradientWatchOptions>> BadOptions => new()
@@ -121,7 +146,7 @@ public class AttachAndOptionsTests
         var options = new GradientWatchOptions();
         Assert.Equal(1e-3, options.VanishingRatio);
         Assert.Equal(70, options.ExplodingRatio);
-        Assert.Equal(10, options.ExplodingFactor);
+        Assert.Equal(20, options.ExplodingFactor);
         Assert.Equal(100, options.ExplodingWindow);
         Assert.Equal(10, options.WarmupSteps);
         Assert.Equal(1, options.TimestepProfileInterval);

@@ -155,6 +155,22 @@ public class TimestepProfileTests
     }
 
     [Fact]
+    public void Record_without_backward_reports_no_profile_and_no_parameter_norm()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new SequenceRegressor(nn.GRU(2, 3, batchFirst: true), 3, batchFirst: true);
+        using var watch = GradientWatch.Attach(model);
+        model.call(rand(2, 4, 2));
+
+        var report = watch.Record(1);
+
+        Assert.Empty(report.Timesteps);
+        Assert.Empty(report.ParameterNorms);
+        Assert.Equal(0, report.GlobalNorm);
+        Assert.Empty(report.Anomalies);
+    }
+
+    [Fact]
     public void Parameter_norms_use_named_parameter_names_and_the_global_norm_is_what_clip_grad_norm_measures()
     {
         using var scope = NewDisposeScope();

@@ -120,6 +120,23 @@ public class TrainingInvarianceTests
     }
 
     [Fact]
+    public void A_frozen_model_over_raw_data_still_builds_no_graph()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new SequenceRegressor(nn.LSTM(2, 4, batchFirst: true), 4, batchFirst: true);
+        foreach (var parameter in model.parameters())
+        {
+            parameter.requires_grad = false;
+        }
+
+        using var watch = GradientWatch.Attach(model);
+        var output = model.call(rand(2, 5, 2));
+
+        Assert.False(output.requires_grad);
+        Assert.Empty(watch.Record(1).Timesteps);
+    }
+
+    [Fact]
     public void Timestep_profiles_are_captured_every_Nth_step_while_parameter_norms_are_measured_every_step()
     {
         using var scope = NewDisposeScope();
