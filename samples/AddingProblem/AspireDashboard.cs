@@ -20,6 +20,7 @@ public sealed class AspireDashboard : IDisposable
 
     private readonly Process process;
     private readonly StreamWriter log;
+    private bool disposed;
 
     private AspireDashboard(Process process, StreamWriter log, Uri frontend, string browserToken, Uri otlpGrpc, string apiKey, string logPath)
     {
@@ -73,6 +74,7 @@ public sealed class AspireDashboard : IDisposable
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var listening = 0;
+        AspireDashboard? dashboard = null;
         void OnLine(string? line)
         {
             if (line is null)
@@ -82,6 +84,12 @@ public sealed class AspireDashboard : IDisposable
 
             lock (log)
             {
+                // The last lines can arrive while the dashboard is being stopped.
+                if (dashboard?.disposed == true)
+                {
+                    return;
+                }
+
                 log.WriteLine(line);
             }
 
@@ -94,13 +102,22 @@ public sealed class AspireDashboard : IDisposable
 
         process.OutputDataReceived += (_, e) => OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException(
-            $"The Aspire dashboard exited with code {process.ExitCode} before it was ready; see {Path.GetFullPath(logPath)}."));
+        process.Exited += (_, _) =>
+        {
+            if (ready.Task.IsCompleted)
+            {
+                return;
+            }
+
+            var code = process.HasExited ? process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unknown";
+            ready.TrySetException(new InvalidOperationException(
+                $"The Aspire dashboard exited with code {code} before it was ready; see {Path.GetFullPath(logPath)}."));
+        };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var dashboard = new AspireDashboard(process, log, frontend, browserToken, otlpGrpc, apiKey, Path.GetFullPath(logPath));
+        dashboard = new AspireDashboard(process, log, frontend, browserToken, otlpGrpc, apiKey, Path.GetFullPath(logPath));
         try
         {
             await ready.Task.WaitAsync(StartTimeout, cancellation);
@@ -119,9 +136,19 @@ public sealed class AspireDashboard : IDisposable
         return dashboard;
     }
 
-    /// <summary>Stops the dashboard and everything it started.</summary>
+    /// <summary>Stops the dashboard and everything it started. Safe to call more than once, from any thread.</summary>
     public void Dispose()
     {
+        lock (log)
+        {
+            if (disposed)
+            {
+                return;
+            }
+
+            disposed = true;
+        }
+
         try
         {
             if (!process.HasExited)
