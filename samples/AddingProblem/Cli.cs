@@ -24,27 +24,29 @@ public static partial class Cli
         var clip = PositiveNumber("--clip", 1.0, "Max gradient norm of the recommended model's clip_grad_norm_.", below: 1e6);
         var models = new Option<ModelChoice>("--model")
         {
-            Description = "Which models to train: both (default), risky or recommended.",
+            Description = "Which models to train: both, risky or recommended.",
             DefaultValueFactory = _ => ModelChoice.Both,
         };
         var report = new Option<string>("--report")
         {
+            HelpName = "path",
             Description = "Where to write the HTML report.",
             DefaultValueFactory = _ => "adding-problem-report.html",
             CustomParser = result => Token(result) is { Length: > 0 } path && path.IndexOfAny(Path.GetInvalidPathChars()) < 0
                 ? path
                 : Fail<string>(result, $"--report must be a file path, got '{Token(result)}'.", ""),
         };
-        var runId = new Option<string>("--run-id")
+        var runId = new Option<string?>("--run-id")
         {
-            Description = "Identifies this process in telemetry (service.instance.id), so runs on many machines stay apart. Default: random.",
-            DefaultValueFactory = _ => Guid.NewGuid().ToString("N")[..12],
+            HelpName = "id",
+            Description = "Identifies this process in telemetry (service.instance.id), so runs on many machines stay apart. Default: a random id.",
             CustomParser = result => RunIdPattern().IsMatch(Token(result))
                 ? Token(result)
-                : Fail<string>(result, $"--run-id must be 1 to 64 letters, digits, '.', '_' or '-', got '{Token(result)}'.", ""),
+                : Fail<string?>(result, $"--run-id must be 1 to 64 letters, digits, '.', '_' or '-', got '{Token(result)}'.", null),
         };
         var otlp = new Option<Uri?>("--otlp")
         {
+            HelpName = "endpoint",
             Description = "Send metrics, traces and logs by OTLP to this endpoint, e.g. http://localhost:4317 (an OpenTelemetry Collector).",
             CustomParser = result => Uri.TryCreate(Token(result), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
                 ? uri
@@ -52,11 +54,12 @@ public static partial class Cli
         };
         var otlpProtocol = new Option<OtlpProtocol>("--otlp-protocol")
         {
-            Description = "OTLP transport for --otlp: grpc (default, port 4317) or http (http/protobuf, port 4318).",
+            Description = "OTLP transport for --otlp: grpc (usually port 4317) or http (http/protobuf, usually port 4318).",
             DefaultValueFactory = _ => OtlpProtocol.Grpc,
         };
         var prometheus = new Option<int?>("--prometheus")
         {
+            HelpName = "port",
             Description = $"Serve a Prometheus scrape endpoint at http://<host>:<port>/metrics (port defaults to {DefaultPrometheusPort}).",
             Arity = ArgumentArity.ZeroOrOne,
             CustomParser = result =>
@@ -73,7 +76,8 @@ public static partial class Cli
         };
         var prometheusHost = new Option<string>("--prometheus-host")
         {
-            Description = "Host name or address the scrape endpoint listens on. Default 127.0.0.1 (this machine only); '+' listens on every interface.",
+            HelpName = "host",
+            Description = "Host name or address the scrape endpoint listens on: 127.0.0.1 keeps it to this machine, '+' listens on every interface.",
             DefaultValueFactory = _ => "127.0.0.1",
             CustomParser = result => Token(result) is "+" or "*" || Uri.CheckHostName(Token(result)) != UriHostNameType.Unknown
                 ? Token(result)
@@ -114,7 +118,7 @@ public static partial class Cli
                 ClipNorm = parse.GetValue(clip),
                 Models = parse.GetValue(models),
                 ReportPath = parse.GetValue(report)!,
-                RunId = parse.GetValue(runId)!,
+                RunId = parse.GetValue(runId) ?? Guid.NewGuid().ToString("N")[..12],
                 OtlpEndpoint = parse.GetValue(otlp),
                 OtlpProtocol = parse.GetValue(otlpProtocol),
                 PrometheusPort = parse.GetValue(prometheus),
@@ -128,7 +132,7 @@ public static partial class Cli
 
     private static Option<int> WholeNumber(string name, int defaultValue, string description, int minimum = 1) => new(name)
     {
-        Description = description + $" Default {defaultValue}.",
+        Description = description,
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result => int.TryParse(Token(result), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= minimum
             ? value
@@ -137,7 +141,7 @@ public static partial class Cli
 
     private static Option<double> PositiveNumber(string name, double defaultValue, string description, double below) => new(name)
     {
-        Description = description + $" Default {defaultValue.ToString(CultureInfo.InvariantCulture)}.",
+        Description = description,
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result => double.TryParse(Token(result), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0 && value < below
             ? value
