@@ -68,10 +68,20 @@ public static class DemoRun
             }
 
             ConsoleView.Summary(trainings, settings.SeqLen);
-            var reportPath = GradientHtmlReport.Write(
-                settings.ReportPath,
-                trainings.Select(t => t.ToReportRun()).ToArray(),
-                new GradientReportOptions { Title = $"Adding problem (T = {settings.SeqLen}): what the analyzer warns about vs. what it recommends" });
+            string reportPath;
+            try
+            {
+                reportPath = GradientHtmlReport.Write(
+                    settings.ReportPath,
+                    trainings.Select(t => t.ToReportRun()).ToArray(),
+                    new GradientReportOptions { Title = $"Adding problem (T = {settings.SeqLen}): what the analyzer warns about vs. what it recommends" });
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"--report: cannot write '{settings.ReportPath}': {exception.Message}");
+                return 1;
+            }
+
             Console.WriteLine($"Report: {reportPath}");
 
             if (settings.Hold && !cancellation.IsCancellationRequested)

@@ -62,6 +62,19 @@ public sealed class DemoCommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_report_path_that_cannot_be_written_is_named_in_the_error()
+    {
+        var blocker = Path.Combine(folder, "not-a-folder");
+        File.WriteAllText(blocker, "a file where the report's folder should be");
+        var report = Path.Combine(blocker, "report.html");
+
+        var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--model", "recommended", "--report", report }), Timeout);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"--report: cannot write '{report}'", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Dashboard_and_an_explicit_otlp_endpoint_exclude_each_other()
     {
         var (exitCode, output) = await Demo.RunAsync(new[] { "--dashboard", "--otlp", "http://127.0.0.1:4317" }, Timeout);
