@@ -1,13 +1,23 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using AddingProblem;
 
-// The first Ctrl+C stops training after the current step; the steps done are still summarised and reported.
-// A second one ends the process at once.
+// Ctrl+C, a closed terminal (SIGHUP) and SIGTERM stop training after the current step; the steps done are still
+// summarised and reported, and the dashboard the demo started is stopped. A second Ctrl+C ends the process at once.
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = !cancellation.IsCancellationRequested;
     cancellation.Cancel();
 };
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopGracefully);
+using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, StopGracefully);
+
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
 return await Cli.Build(DemoRun.RunAsync).Parse(args).InvokeAsync(invocation, cancellation.Token);
+
+void StopGracefully(PosixSignalContext context)
+{
+    context.Cancel = true;
+    cancellation.Cancel();
+}

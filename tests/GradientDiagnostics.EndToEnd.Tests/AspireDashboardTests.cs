@@ -85,14 +85,16 @@ public sealed class AspireDashboardTests : IDisposable
         });
     }
 
-    [Fact]
-    public async Task Ctrl_c_stops_the_dashboard_too()
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Ctrl_c_or_sigterm_stops_the_dashboard_too(string signal)
     {
         using var demo = Demo.Start(Demo.QuickTraining.Concat(new[] { "--dashboard", "--report", Path.Combine(folder, "report.html") }));
         var login = new Uri((await demo.WaitForLineAsync(@"^Aspire dashboard: (http://127\.0\.0\.1:\d+/login\?t=[0-9a-f]{32})$", TimeSpan.FromMinutes(3))).Groups[1].Value);
         await demo.WaitForLineAsync("^Training finished", TimeSpan.FromMinutes(2));
 
-        demo.Interrupt();
+        demo.Signal(signal);
         await demo.WaitForExitAsync(TimeSpan.FromMinutes(1));
 
         await Assert.ThrowsAnyAsync<SocketException>(async () =>

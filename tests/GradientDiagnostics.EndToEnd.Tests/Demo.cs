@@ -137,11 +137,14 @@ internal sealed class Demo : IDisposable
     }
 
     /// <summary>Sends SIGINT, as Ctrl+C in a terminal does.</summary>
-    public void Interrupt()
+    public void Interrupt() => Signal("INT");
+
+    /// <summary>Sends a signal by name (INT, TERM, HUP…), as a terminal, a job scheduler or a container runtime does.</summary>
+    public void Signal(string name)
     {
         if (!process.HasExited)
         {
-            using var kill = Process.Start("kill", new[] { "-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            using var kill = Process.Start("kill", new[] { "-" + name, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             kill.WaitForExit();
         }
     }
