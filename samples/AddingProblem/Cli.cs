@@ -15,7 +15,7 @@ public static partial class Cli
 
     public static RootCommand Build(Func<DemoSettings, CancellationToken, Task<int>> run)
     {
-        var steps = WholeNumber("--steps", 300, "Training steps per model.");
+        var steps = WholeNumber("--steps", 600, "Training steps per model.");
         var seqLen = WholeNumber("--seq-len", 50, "Sequence length T of the adding problem: how far back the gradient must reach.", minimum: 2);
         var batch = WholeNumber("--batch", 128, "Sequences per batch.");
         var hidden = WholeNumber("--hidden", 32, "Hidden size of both recurrent models.");
