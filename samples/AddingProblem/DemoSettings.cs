@@ -1,0 +1,37 @@
+namespace AddingProblem;
+
+public enum ModelChoice
+{
+    Both,
+    Risky,
+    Recommended,
+}
+
+public enum OtlpProtocol
+{
+    Grpc,
+    Http,
+}
+
+/// <summary>Everything the command line decides, validated.</summary>
+public sealed record DemoSettings
+{
+    public required int Steps { get; init; }
+    public required int SeqLen { get; init; }
+    public required int Batch { get; init; }
+    public required int Hidden { get; init; }
+    public required int Seed { get; init; }
+    public required double LearningRate { get; init; }
+    public required double ClipNorm { get; init; }
+    public required ModelChoice Models { get; init; }
+    public required string ReportPath { get; init; }
+    public required string RunId { get; init; }
+    public Uri? OtlpEndpoint { get; init; }
+    public OtlpProtocol OtlpProtocol { get; init; }
+    public int? PrometheusPort { get; init; }
+    public required string PrometheusHost { get; init; }
+    public bool Dashboard { get; init; }
+    public bool Hold { get; init; }
+
+    public bool ExportsTelemetry => OtlpEndpoint is not null || PrometheusPort is not null || Dashboard;
+}

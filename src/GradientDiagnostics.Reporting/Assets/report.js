@@ -1,0 +1,138 @@
+// Draws every chart of a GradientDiagnostics report from the JSON block #report-data with the inlined plotly.js.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("report-data").textContent);
+  var config = { responsive: true, displaylogo: false };
+
+  function tickLabel(exponent) {
+    return "1e" + exponent;
+  }
+
+  // One colour range for every heatmap of the report, so runs compare at a glance.
+  var low = Infinity, high = -Infinity;
+  data.runs.forEach(function (run) {
+    run.heatmaps.forEach(function (heatmap) {
+      heatmap.log10.forEach(function (row) {
+        row.forEach(function (v) {
+          if (v !== null) { low = Math.min(low, v); high = Math.max(high, v); }
+        });
+      });
+    });
+  });
+  if (!isFinite(low)) { low = -1; high = 0; }
+  if (high - low < 1) { high = low + 1; }
+  var tickvals = [], ticktext = [];
+  for (var e = Math.ceil(low); e <= Math.floor(high); e++) { tickvals.push(e); ticktext.push(tickLabel(e)); }
+
+  function drawHeatmap(container, run, heatmap, id, compact) {
+    var div = document.createElement("div");
+    div.className = compact ? "heatmap compact" : "heatmap";
+    div.id = id;
+    container.appendChild(div);
+
+    var norms = heatmap.log10.map(function (row) {
+      return row.map(function (v) { return v === null ? "none" : Math.pow(10, v).toExponential(2); });
+    });
+    var timesteps = [];
+    for (var t = 0; t < heatmap.timesteps; t++) { timesteps.push(t); }
+
+    var title = compact ? run.name + " (" + heatmap.module + ")" : run.name + " — " + heatmap.module + ": gradient norm per timestep (log scale)";
+    if (!compact && heatmap.steps.length < heatmap.totalSteps) {
+      title += " — " + heatmap.steps.length + " of " + heatmap.totalSteps + " steps";
+    }
+    Plotly.newPlot(div, [{
+      type: "heatmap",
+      x: timesteps,
+      y: heatmap.steps,
+      z: heatmap.log10,
+      customdata: norms,
+      zmin: low,
+      zmax: high,
+      colorscale: "Viridis",
+      colorbar: { title: { text: "‖dL/dx_t‖" }, tickvals: tickvals, ticktext: ticktext },
+      hovertemplate: "step %{y}<br>timestep %{x}<br>norm %{customdata}<extra></extra>"
+    }], {
+      title: { text: title },
+      xaxis: { title: { text: "timestep t (input order)" } },
+      yaxis: { title: { text: "training step" } },
+      margin: { t: 50 }
+    }, config);
+  }
+
+  function drawGlobal(run) {
+    var traces = [{
+      type: "scatter", mode: "lines", name: "global norm",
+      x: run.steps, y: run.globalNorms, connectgaps: false,
+      hovertemplate: "step %{x}<br>global norm %{y:.3e}<extra></extra>"
+    }];
+    if (run.clipThreshold !== null) {
+      traces.push({
+        type: "scatter", mode: "lines", name: "clip threshold " + run.clipThreshold,
+        x: [run.steps[0], run.steps[run.steps.length - 1]], y: [run.clipThreshold, run.clipThreshold],
+        line: { dash: "dash", color: "#b42318" }, hoverinfo: "name"
+      });
+    }
+    if (run.anomalies.steps.length > 0) {
+      traces.push({
+        type: "scatter", mode: "markers", name: "anomaly",
+        x: run.anomalies.steps, y: run.anomalies.globalNorms, text: run.anomalies.labels,
+        marker: { symbol: "x", size: 8, color: "#b42318" },
+        hovertemplate: "step %{x}<br>%{text}<extra></extra>"
+      });
+    }
+    Plotly.newPlot(run.id + "-global", traces, {
+      title: { text: run.name + " — global gradient norm" + (run.clipThreshold === null ? " (not clipped)" : " before clipping") },
+      xaxis: { title: { text: "training step" } },
+      yaxis: { title: { text: "L2 norm" }, type: "log" },
+      margin: { t: 50 }
+    }, config);
+  }
+
+  function drawLoss(run) {
+    Plotly.newPlot(run.id + "-loss", [{
+      type: "scatter", mode: "lines", name: "loss", x: run.losses.steps, y: run.losses.values,
+      hovertemplate: "step %{x}<br>loss %{y:.4f}<extra></extra>"
+    }], {
+      title: { text: run.name + " — training loss" },
+      xaxis: { title: { text: "training step" } },
+      yaxis: { title: { text: "loss" } },
+      margin: { t: 50 }
+    }, config);
+  }
+
+  function drawParameters(run) {
+    var traces = run.parameters.map(function (p) {
+      return {
+        type: "scatter", mode: "lines", name: p.name, x: run.steps, y: p.norms,
+        hovertemplate: p.name + "<br>step %{x}<br>norm %{y:.3e}<extra></extra>"
+      };
+    });
+    var title = run.name + " — gradient norm per parameter";
+    if (run.omittedParameters > 0) {
+      title += " (" + run.omittedParameters + " smaller parameters not drawn)";
+    }
+    Plotly.newPlot(run.id + "-parameters", traces, {
+      title: { text: title },
+      xaxis: { title: { text: "training step" } },
+      yaxis: { title: { text: "L2 norm" }, type: "log" },
+      margin: { t: 50 }
+    }, config);
+  }
+
+  var comparison = document.getElementById("comparison-heatmaps");
+  if (comparison) {
+    data.runs.forEach(function (run) {
+      if (run.heatmaps.length > 0) { drawHeatmap(comparison, run, run.heatmaps[0], run.id + "-compare", true); }
+    });
+  }
+
+  data.runs.forEach(function (run) {
+    var container = document.getElementById(run.id + "-heatmaps");
+    if (!container) { return; }
+    run.heatmaps.forEach(function (heatmap, index) { drawHeatmap(container, run, heatmap, run.id + "-heatmap-" + index, false); });
+    drawGlobal(run);
+    if (run.losses !== null && document.getElementById(run.id + "-loss")) { drawLoss(run); }
+    drawParameters(run);
+  });
+  document.body.setAttribute("data-charts-ready", "true");
+})();

@@ -1,0 +1,253 @@
+using System.Globalization;
+using System.Net;
+using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace GradientDiagnostics.Reporting;
+
+/// <summary>
+/// Writes a self-contained, interactive HTML report of one or more training runs: per recurrent module a
+/// heatmap of the per-timestep gradient norm (training step × timestep, log colour scale), the global norm
+/// with the clip threshold, per-parameter norms, and the anomalies linked to the analyzer rule that prevents
+/// them. plotly.js is inlined, so the file opens offline and sends no request anywhere.
+/// </summary>
+public static partial class GradientHtmlReport
+{
+    /// <summary>Version of the inlined plotly.js (npm <c>plotly.js-dist-min</c>).</summary>
+    public const string PlotlyVersion = "4.1.2";
+
+    private static readonly Lazy<string> PlotlyScript = new(() => ReadResource("plotly.min.js"));
+    private static readonly Lazy<string> PlotlyLicense = new(() => ReadResource("plotly.LICENSE"));
+    private static readonly Lazy<string> ReportScript = new(() => ReadResource("report.js"));
+    private static readonly Lazy<string> ReportStyle = new(() => ReadResource("report.css"));
+
+    /// <summary>Writes the report to <paramref name="path"/>, creating its folder; returns the full path.</summary>
+    public static string Write(string path, IReadOnlyList<GradientReportRun> runs, GradientReportOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var html = Render(runs, options);
+        var fullPath = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(fullPath);
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        File.WriteAllText(fullPath, html, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        return fullPath;
+    }
+
+    /// <summary>The report as one HTML document.</summary>
+    public static string Render(IReadOnlyList<GradientReportRun> runs, GradientReportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        options ??= new GradientReportOptions();
+        options.Validate();
+        if (runs.Count == 0)
+        {
+            throw new ArgumentException("A report needs at least one run.", nameof(runs));
+        }
+
+        var duplicate = runs.GroupBy(r => r.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"Run names must be unique; '{duplicate.Key}' appears {duplicate.Count()} times.", nameof(runs));
+        }
+
+        var summaries = runs.Select(GradientRunSummary.From).ToArray();
+        var html = new StringBuilder(PlotlyScript.Value.Length + 64 * 1024);
+        var generatedAt = options.GeneratedAt ?? DateTimeOffset.UtcNow;
+
+        html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+            .Append("<meta name=\"generator\" content=\"GradientDiagnostics.Reporting\">\n")
+            .Append("<title>").Append(Encode(options.Title)).Append("</title>\n")
+            .Append("<style>\n").Append(ReportStyle.Value).Append("</style>\n</head>\n<body>\n");
+
+        html.Append("<header>\n<h1>").Append(Encode(options.Title)).Append("</h1>\n<p class=\"meta\">Generated ")
+            .Append(Encode(generatedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'zzz", CultureInfo.InvariantCulture)))
+            .Append(" by GradientDiagnostics. Heatmaps show log<sub>10</sub> of the gradient norm reaching each timestep (dL/dx<sub>t</sub>); ")
+            .Append("dark rows fading to the left mean the gradient vanishes before it reaches early timesteps.</p>\n</header>\n");
+
+        AppendSummaryTable(html, summaries);
+        if (runs.Any(r => r.Steps.Any(s => s.Timesteps.Count > 0)))
+        {
+            html.Append("<section id=\"comparison\">\n<h2>Gradient reaching each timestep</h2>\n")
+                .Append("<p>The first recurrent module of every run, on one colour scale. Training goes up, the sequence goes right: ")
+                .Append("the last timestep is where the loss is computed, and the colour shows how much of its gradient is left ")
+                .Append("by the time it reaches each earlier input.</p>\n<div class=\"comparison\" id=\"comparison-heatmaps\"></div>\n</section>\n");
+        }
+
+        for (var i = 0; i < runs.Count; i++)
+        {
+            AppendRunSection(html, RunId(i), runs[i], summaries[i], options);
+        }
+
+        html.Append("<footer><p>Charts drawn with plotly.js ").Append(PlotlyVersion)
+            .Append(", inlined under its MIT licence:</p><pre class=\"license\">").Append(Encode(PlotlyLicense.Value)).Append("</pre></footer>\n");
+
+        html.Append("<script type=\"application/json\" id=\"report-data\">")
+            .Append(ReportData.Build(runs, options))
+            .Append("</script>\n");
+        AppendScript(html, PlotlyScript.Value, "plotly.js");
+        AppendScript(html, ReportScript.Value, "report.js");
+        html.Append("</body>\n</html>\n");
+        return html.ToString();
+    }
+
+    internal static string RunId(int index) => "run-" + index.ToString(CultureInfo.InvariantCulture);
+
+    private static void AppendSummaryTable(StringBuilder html, GradientRunSummary[] summaries)
+    {
+        html.Append("<section id=\"summary\">\n<h2>Summary</h2>\n<table class=\"summary\">\n<thead><tr>")
+            .Append("<th>run</th><th>steps</th><th>final loss</th><th>median global norm</th><th>max global norm</th>")
+            .Append("<th>clip threshold</th><th>steps clipped</th><th>gradient at t=0 / at t=T&minus;1</th>")
+            .Append("<th>non-finite</th><th>exploding</th><th>vanishing</th></tr></thead>\n<tbody>\n");
+        for (var i = 0; i < summaries.Length; i++)
+        {
+            var s = summaries[i];
+            html.Append("<tr><td><a href=\"#").Append(RunId(i)).Append("\">").Append(Encode(s.Name)).Append("</a></td>")
+                .Append("<td>").Append(s.Steps.ToString(CultureInfo.InvariantCulture)).Append("</td>")
+                .Append("<td>").Append(Format(s.FinalLoss, "F4")).Append("</td>")
+                .Append("<td>").Append(Format(s.MedianGlobalNorm)).Append("</td>")
+                .Append("<td>").Append(Format(s.MaxGlobalNorm)).Append("</td>")
+                .Append("<td>").Append(s.ClipThreshold is null ? "none" : Format(s.ClipThreshold)).Append("</td>")
+                .Append("<td>").Append(s.ClipThreshold is null ? "&mdash;" : s.StepsAboveClipThreshold.ToString(CultureInfo.InvariantCulture)).Append("</td>")
+                .Append("<td>").Append(Format(s.FirstToLastTimestepRatio)).Append("</td>");
+            foreach (var kind in new[] { GradientAnomalyKind.NonFinite, GradientAnomalyKind.Exploding, GradientAnomalyKind.Vanishing })
+            {
+                var count = s.Anomalies[kind];
+                html.Append(count > 0 ? "<td class=\"bad\">" : "<td>").Append(count.ToString(CultureInfo.InvariantCulture)).Append("</td>");
+            }
+
+            html.Append("</tr>\n");
+        }
+
+        html.Append("</tbody>\n</table>\n</section>\n");
+    }
+
+    private static void AppendRunSection(StringBuilder html, string id, GradientReportRun run, GradientRunSummary summary, GradientReportOptions options)
+    {
+        html.Append("<section class=\"run\" id=\"").Append(id).Append("\">\n<h2>").Append(Encode(run.Name)).Append("</h2>\n");
+        if (!string.IsNullOrWhiteSpace(run.Description))
+        {
+            html.Append("<p>").Append(Encode(run.Description)).Append("</p>\n");
+        }
+
+        if (run.Findings.Count > 0)
+        {
+            html.Append("<ul class=\"findings\">\n");
+            foreach (var finding in run.Findings)
+            {
+                html.Append("<li>").Append(LinkRuleIds(finding, options)).Append("</li>\n");
+            }
+
+            html.Append("</ul>\n");
+        }
+
+        if (run.Steps.Count == 0)
+        {
+            html.Append("<p class=\"empty\">No steps were recorded for this run.</p>\n</section>\n");
+            return;
+        }
+
+        // The charts are drawn by report.js into these containers from the JSON data block.
+        html.Append("<div class=\"heatmaps\" id=\"").Append(id).Append("-heatmaps\"></div>\n")
+            .Append("<div class=\"chart\" id=\"").Append(id).Append("-global\"></div>\n");
+        if (run.Losses is { Count: > 0 })
+        {
+            html.Append("<div class=\"chart\" id=\"").Append(id).Append("-loss\"></div>\n");
+        }
+
+        html.Append("<div class=\"chart\" id=\"").Append(id).Append("-parameters\"></div>\n");
+        AppendAnomalies(html, id, run, summary, options);
+        html.Append("</section>\n");
+    }
+
+    private static void AppendAnomalies(StringBuilder html, string id, GradientReportRun run, GradientRunSummary summary, GradientReportOptions options)
+    {
+        html.Append("<h3>Anomalies</h3>\n");
+        if (summary.TotalAnomalies == 0)
+        {
+            html.Append("<p class=\"good\" id=\"").Append(id).Append("-anomalies\">No anomalies: gradients stayed finite and within bounds at every recorded step.</p>\n");
+            return;
+        }
+
+        html.Append("<table class=\"anomalies\" id=\"").Append(id).Append("-anomalies\">\n<thead><tr><th>step</th><th>kind</th><th>what</th><th>remedy</th></tr></thead>\n<tbody>\n");
+        var listed = 0;
+        foreach (var step in run.Steps)
+        {
+            foreach (var anomaly in step.Anomalies)
+            {
+                if (listed == options.MaxAnomalyRows)
+                {
+                    break;
+                }
+
+                listed++;
+                html.Append("<tr class=\"").Append(KindName(anomaly.Kind)).Append("\"><td>").Append(step.Step.ToString(CultureInfo.InvariantCulture))
+                    .Append("</td><td>").Append(KindName(anomaly.Kind))
+                    .Append("</td><td>").Append(Encode(anomaly.Message))
+                    .Append("</td><td>").Append(anomaly.Remedy is null ? "" : LinkRuleIds(anomaly.Remedy, options))
+                    .Append("</td></tr>\n");
+            }
+        }
+
+        html.Append("</tbody>\n</table>\n");
+        if (summary.TotalAnomalies > listed)
+        {
+            html.Append("<p class=\"more\">").Append((summary.TotalAnomalies - listed).ToString(CultureInfo.InvariantCulture))
+                .Append(" more anomalies not listed (the first ").Append(listed.ToString(CultureInfo.InvariantCulture)).Append(" are shown).</p>\n");
+        }
+    }
+
+    internal static string KindName(GradientAnomalyKind kind) => kind switch
+    {
+        GradientAnomalyKind.NonFinite => "nonfinite",
+        GradientAnomalyKind.Exploding => "exploding",
+        GradientAnomalyKind.Vanishing => "vanishing",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>HTML-encodes <paramref name="text"/> and turns every rule id in it into a link to the rule's page.</summary>
+    internal static string LinkRuleIds(string text, GradientReportOptions options)
+    {
+        var encoded = Encode(text);
+        return RuleId().Replace(encoded, match =>
+            "<a class=\"rule\" href=\"" + Encode(options.RuleLink(match.Value)) + "\">" + match.Value + "</a>");
+    }
+
+    [GeneratedRegex(@"\bGD\d{4}\b", RegexOptions.CultureInvariant)]
+    private static partial Regex RuleId();
+
+    private static void AppendScript(StringBuilder html, string script, string name)
+    {
+        // A literal "</script" would end the element early; none of our inlined scripts may contain one.
+        if (script.Contains("</script", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"The embedded {name} contains '</script' and cannot be inlined.");
+        }
+
+        html.Append("<script>\n").Append(script).Append("\n</script>\n");
+    }
+
+    private static string Encode(string text) => WebUtility.HtmlEncode(text);
+
+    private static string Format(double? value, string format = "G3") => value switch
+    {
+        null => "&mdash;",
+        { } v when double.IsNaN(v) => "NaN",
+        { } v when double.IsPositiveInfinity(v) => "&infin;",
+        { } v => Encode(v.ToString(format, CultureInfo.InvariantCulture)),
+    };
+
+    private static string ReadResource(string name)
+    {
+        var assembly = typeof(GradientHtmlReport).Assembly;
+        using var stream = assembly.GetManifestResourceStream("GradientDiagnostics.Reporting." + name)
+            ?? throw new InvalidOperationException($"Resource '{name}' is missing from {assembly.GetName().Name}.");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,175 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using GradientDiagnostics.Analyzers;
+
+namespace GradientDiagnostics.Reporting.Tests;
+
+public class GradientHtmlReportTests
+{
+    [Fact]
+    public void Report_is_self_contained_with_plotly_inlined()
+    {
+        var html = GradientHtmlReport.Render(new[] { SyntheticRuns.Run("lstm", steps: 3, timesteps: 4) });
+
+        Assert.Contains("plotly.js v" + GradientHtmlReport.PlotlyVersion, html, StringComparison.Ordinal);
+        Assert.DoesNotMatch(new Regex("<script[^>]+src=", RegexOptions.IgnoreCase), html);
+        Assert.DoesNotMatch(new Regex("<link[^>]+href=", RegexOptions.IgnoreCase), html);
+        Assert.Contains("MIT License", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Heatmap_data_holds_log10_of_every_timestep_norm()
+    {
+        var run = new GradientReportRun("lstm", new[] { SyntheticRuns.Step(1, 3, decay: 0.1), SyntheticRuns.Step(2, 3, decay: 0.01) });
+
+        var heatmap = ReadData(GradientHtmlReport.Render(new[] { run })).GetProperty("runs")[0].GetProperty("heatmaps")[0];
+
+        Assert.Equal("lstm", heatmap.GetProperty("module").GetString());
+        Assert.Equal(3, heatmap.GetProperty("timesteps").GetInt32());
+        Assert.Equal(new long[] { 1, 2 }, heatmap.GetProperty("steps").EnumerateArray().Select(s => s.GetInt64()));
+        var rows = heatmap.GetProperty("log10").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        Assert.Equal(new[] { -2.0, -1.0, 0.0 }, rows[0]);
+        Assert.Equal(new[] { -4.0, -2.0, 0.0 }, rows[1]);
+    }
+
+    [Fact]
+    public void Non_finite_and_zero_norms_become_gaps_not_numbers()
+    {
+        var step = new GradientStepReport(
+            7,
+            double.NaN,
+            new Dictionary<string, double> { ["rnn.weight_hh_l0"] = double.PositiveInfinity },
+            new[] { new TimestepProfile("rnn", new[] { 0.0, double.NaN, 2.0 }) },
+            new[] { new GradientAnomaly(GradientAnomalyKind.NonFinite, "gradient of rnn.weight_hh_l0 is inf", "clip gradients — GD0001") });
+
+        var html = GradientHtmlReport.Render(new[] { new GradientReportRun("rnn", new[] { step }) });
+        var run = ReadData(html).GetProperty("runs")[0];
+
+        var row = run.GetProperty("heatmaps")[0].GetProperty("log10")[0];
+        Assert.Equal(JsonValueKind.Null, row[0].ValueKind);
+        Assert.Equal(JsonValueKind.Null, row[1].ValueKind);
+        Assert.Equal(Math.Round(Math.Log10(2.0), 3), row[2].GetDouble());
+        Assert.Equal(JsonValueKind.Null, run.GetProperty("globalNorms")[0].ValueKind);
+        Assert.Equal(JsonValueKind.Null, run.GetProperty("parameters")[0].GetProperty("norms")[0].ValueKind);
+        Assert.Contains("gradient of rnn.weight_hh_l0 is inf", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Remedies_link_the_rule_documentation()
+    {
+        var anomaly = new GradientAnomaly(GradientAnomalyKind.Exploding, "global norm 1.2e4", "clip gradients — GD0001");
+        var run = new GradientReportRun("rnn", new[] { SyntheticRuns.Step(1, 4, anomalies: anomaly) })
+        {
+            Findings = new[] { "GD0003: default initialisation of a vanilla RNN" },
+        };
+
+        var html = GradientHtmlReport.Render(new[] { run });
+
+        Assert.Contains($"<a class=\"rule\" href=\"{DiagnosticDescriptors.HelpLink("GD0001")}\">GD0001</a>", html, StringComparison.Ordinal);
+        Assert.Contains($"<a class=\"rule\" href=\"{DiagnosticDescriptors.HelpLink("GD0003")}\">GD0003</a>", html, StringComparison.Ordinal);
+        Assert.Contains("<tr class=\"exploding\"><td>1</td><td>exploding</td><td>global norm 1.2e4</td>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Default_rule_documentation_is_where_the_analyzer_help_links_point()
+    {
+        Assert.Equal(DiagnosticDescriptors.HelpLinkBase, GradientReportOptions.DefaultRuleDocumentationBase.AbsoluteUri);
+    }
+
+    [Fact]
+    public void Rule_links_follow_a_custom_documentation_base()
+    {
+        var anomaly = new GradientAnomaly(GradientAnomalyKind.Vanishing, "t=0 gets 1e-9 of t=T-1", "gated cell — GD0005");
+        var options = new GradientReportOptions { RuleDocumentationBase = new Uri("https://docs.example.test/rules/") };
+
+        var html = GradientHtmlReport.Render(new[] { new GradientReportRun("rnn", new[] { SyntheticRuns.Step(1, 4, anomalies: anomaly) }) }, options);
+
+        Assert.Contains("href=\"https://docs.example.test/rules/GD0005.md\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Names_are_encoded_and_cannot_close_the_data_script()
+    {
+        var hostile = "</script><img src=x onerror=alert(1)>";
+        var run = new GradientReportRun(hostile, new[] { SyntheticRuns.Step(1, 2) }) { Description = "<b>bold</b>" };
+
+        var html = GradientHtmlReport.Render(new[] { run });
+
+        Assert.DoesNotContain("<img src=x", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<b>bold</b>", html, StringComparison.Ordinal);
+        Assert.Equal(hostile, ReadData(html).GetProperty("runs")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public void Long_runs_are_thinned_in_the_heatmap_keeping_first_and_last_step()
+    {
+        var run = SyntheticRuns.Run("lstm", steps: 1000, timesteps: 2);
+
+        var data = ReadData(GradientHtmlReport.Render(new[] { run }, new GradientReportOptions { MaxHeatmapRows = 100 })).GetProperty("runs")[0];
+
+        var steps = data.GetProperty("heatmaps")[0].GetProperty("steps").EnumerateArray().Select(s => s.GetInt64()).ToArray();
+        Assert.Equal(100, steps.Length);
+        Assert.Equal(1, steps[0]);
+        Assert.Equal(1000, steps[^1]);
+        Assert.Equal(1000, data.GetProperty("globalNorms").GetArrayLength());
+    }
+
+    [Fact]
+    public void A_module_called_twice_per_step_gets_two_heatmaps()
+    {
+        var step = new GradientStepReport(
+            1,
+            1.0,
+            new Dictionary<string, double>(),
+            new[] { new TimestepProfile("encoder", new[] { 1.0, 2.0 }), new TimestepProfile("encoder", new[] { 3.0 }) },
+            Array.Empty<GradientAnomaly>());
+
+        var heatmaps = ReadData(GradientHtmlReport.Render(new[] { new GradientReportRun("seq2seq", new[] { step }) })).GetProperty("runs")[0].GetProperty("heatmaps");
+
+        Assert.Equal(new[] { "encoder", "encoder (call 2)" }, heatmaps.EnumerateArray().Select(h => h.GetProperty("module").GetString()));
+    }
+
+    [Fact]
+    public void Bad_input_is_rejected_with_a_message_naming_it()
+    {
+        var run = SyntheticRuns.Run("lstm", 1, 2);
+
+        Assert.Contains("at least one run", Assert.Throws<ArgumentException>(() => GradientHtmlReport.Render(Array.Empty<GradientReportRun>())).Message, StringComparison.Ordinal);
+        Assert.Contains("'lstm' appears 2 times", Assert.Throws<ArgumentException>(() => GradientHtmlReport.Render(new[] { run, run })).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new GradientReportRun(" ", Array.Empty<GradientStepReport>()));
+        Assert.Contains("Step report 1", Assert.Throws<ArgumentException>(() => new GradientReportRun("x", new[] { SyntheticRuns.Step(1, 2), null! })).Message, StringComparison.Ordinal);
+        Assert.Equal("MaxHeatmapRows", Assert.Throws<ArgumentOutOfRangeException>(() => GradientHtmlReport.Render(new[] { run }, new GradientReportOptions { MaxHeatmapRows = 1 })).ParamName);
+    }
+
+    [Fact]
+    public void A_run_without_steps_says_so()
+    {
+        var html = GradientHtmlReport.Render(new[] { new GradientReportRun("idle", Array.Empty<GradientStepReport>()) });
+
+        Assert.Contains("No steps were recorded for this run.", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Write_creates_the_folder_and_returns_the_full_path()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "gd-report-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var path = GradientHtmlReport.Write(Path.Combine(folder, "nested", "report.html"), new[] { SyntheticRuns.Run("lstm", 2, 3) });
+
+            Assert.True(Path.IsPathFullyQualified(path));
+            Assert.StartsWith("<!DOCTYPE html>", File.ReadAllText(path), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    internal static JsonElement ReadData(string html)
+    {
+        var match = Regex.Match(html, "<script type=\"application/json\" id=\"report-data\">(.*?)</script>", RegexOptions.Singleline);
+        Assert.True(match.Success, "the report has no data block");
+        return JsonDocument.Parse(match.Groups[1].Value).RootElement.Clone();
+    }
+}
