@@ -53,10 +53,10 @@ public class AnomalyTests
         var rnn = nn.RNN(2, 16, nonLinearity: nn.NonLinearities.ReLU, batchFirst: true);
         using (no_grad())
         {
-            rnn.get_weight_hh(0).copy_(eye(16).mul(1.3));
-            rnn.get_weight_ih(0).abs_(); // positive inputs keep every ReLU unit active
-            rnn.get_bias_hh(0).zero_();
-            rnn.get_bias_ih(0).zero_();
+            rnn.get_weight_hh(0)!.copy_(eye(16).mul(1.3));
+            rnn.get_weight_ih(0)!.abs_(); // positive inputs keep every ReLU unit active
+            rnn.get_bias_hh(0)!.zero_();
+            rnn.get_bias_ih(0)!.zero_();
         }
 
         using var model = new SequenceRegressor(rnn, 16, batchFirst: true);
