@@ -9,7 +9,7 @@ namespace AddingProblem;
 /// The command line. Every option has a default that needs no server; a bad value is reported with the option's
 /// name and the value given, and the program exits with code 1 before training starts.
 /// </summary>
-public static partial class Cli
+public static class Cli
 {
     public const int DefaultPrometheusPort = 9464;
 
@@ -40,7 +40,7 @@ public static partial class Cli
         {
             HelpName = "id",
             Description = "Identifies this process in telemetry (service.instance.id), so runs on many machines stay apart. Default: a random id.",
-            CustomParser = result => RunIdPattern().IsMatch(Token(result))
+            CustomParser = result => RunIdPattern.IsMatch(Token(result))
                 ? Token(result)
                 : Fail<string?>(result, $"--run-id must be 1 to 64 letters, digits, '.', '_' or '-', got '{Token(result)}'.", null),
         };
@@ -156,6 +156,5 @@ public static partial class Cli
         return placeholder;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex RunIdPattern();
+    private static readonly Regex RunIdPattern = new("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant);
 }
