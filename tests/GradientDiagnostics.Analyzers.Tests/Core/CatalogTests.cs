@@ -68,7 +68,7 @@ public class CatalogTests
     {
         var ids = AnalyzerCatalog.Descriptors.Select(d => d.Id).ToHashSet();
         var pages = Directory.GetFiles(Path.Combine(AnalyzerCatalog.RepositoryRoot, "docs", "rules"), "*.md")
-            .Select(Path.GetFileNameWithoutExtension);
+            .Select(page => Path.GetFileNameWithoutExtension(page));
         Assert.All(pages, page => Assert.Contains(page, ids));
     }
 
