@@ -135,10 +135,11 @@ public class RobustnessTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{runs} mutated compilations analysed by {analyzers.Length} analyzers");
-        Assert.True(runs > 500, $"only {runs} mutations ran");
+        Assert.True(runs > 400, $"only {runs} mutations ran");
     }
 
-    private static int MutationsPerFile(string project) => project == "Codebase" ? 40 : 400;
+    // Sized to keep the test near a minute on two cores: ~600 analysed compilations.
+    private static int MutationsPerFile(string project) => project == "Codebase" ? 12 : 100;
 
     /// <summary>Broken variants of one file: each statement removed, each statement cut off half-way (mid-token), the file truncated mid-token, a closing token deleted.</summary>
     private static IEnumerable<(string Kind, string Text)> Mutations(SyntaxTree tree)
