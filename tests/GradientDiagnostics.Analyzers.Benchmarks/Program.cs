@@ -8,7 +8,8 @@ using Microsoft.CodeAnalysis.Diagnostics;
 
 // 1. Per-analyzer telemetry of one analysed compilation: what each rule registered and how long it ran, in total
 //    and per kind of file.
-// 2. Compile vs compile + analyzers, paired and interleaved round by round, in wall and process CPU time.
+// 2. Compile vs compile + analyzers, paired and interleaved round by round, in wall and process CPU time; then
+//    each analyzer alone, on the whole codebase and on its non-recurrent files.
 // 3. The same pair (plus emit) under BenchmarkDotNet. Arguments: --rounds N (default 5), --skip-benchmarkdotnet;
 //    anything else goes to BenchmarkDotNet.
 var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).DefaultIfEmpty(5).First();
@@ -28,6 +29,7 @@ var paired = new AnalyzerOverheadBenchmarks();
 paired.Setup();
 PairedMeasurement.Run(paired, rounds);
 Console.WriteLine();
+IsolatedCost.Run(trees, analyzers);
 if (skipBenchmarkDotNet)
 {
     return 0;
