@@ -5,6 +5,7 @@ using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -96,7 +97,7 @@ public sealed class TrainingSteps
         foreach (var invocation in others)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (IsClipping(invocation.TargetMethod, options, cancellationToken))
+            if (IsClipping(invocation, options, cancellationToken))
             {
                 clips.Add(invocation);
             }
@@ -114,7 +115,7 @@ public sealed class TrainingSteps
             var kind = StepPathKind.Straight;
             foreach (var backward in backwards)
             {
-                if (TryPair(root, backward, stepCall, out var pairLoop, out var pairKind))
+                if (TryPair(root, backward, stepCall, optimizerSteps, out var pairLoop, out var pairKind))
                 {
                     paired.Add(backward);
                     loop ??= pairLoop;
@@ -131,28 +132,34 @@ public sealed class TrainingSteps
         return new TrainingMethod(root, options, backwards.ToImmutable(), optimizerSteps.ToImmutable(), clips.ToImmutable(), zeroGrads.ToImmutable(), steps.ToImmutable());
     }
 
-    /// <summary>True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, a method named in <c>gradient_diagnostics.clipping_methods</c>, or a source helper that reaches either.</summary>
-    public bool IsClipping(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
-    {
-        if (IsDirectClipping(method, options))
-        {
-            return true;
-        }
+    /// <summary>
+    /// True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, an in-place clamp of a gradient (<c>p.grad.clamp_(-c, c)</c>),
+    /// a method named in <c>gradient_diagnostics.clipping_methods</c>, or a call of a source helper that does one of these.
+    /// </summary>
+    public bool IsClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
+        IsDirectClipping(invocation, options) || IsClippingHelper(invocation.TargetMethod, options, cancellationToken);
 
+    /// <summary>True when calling <paramref name="method"/> clips: it is a clipping method, or a source method that reaches one.</summary>
+    public bool IsClippingMethod(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
+        Symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods) || IsClippingHelper(method, options, cancellationToken);
+
+    private bool IsClippingHelper(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
+    {
         if (!IsSourceMethod(method))
         {
             return false;
         }
 
         var key = options.ClippingMethods.IsDefaultOrEmpty ? ClipKey : ClipKey + ":" + string.Join(",", options.ClippingMethods);
-        return Bodies.Reaches(method, key, invocation => IsDirectClipping(invocation.TargetMethod, options), cancellationToken);
+        return Bodies.Reaches(method, key, invocation => IsDirectClipping(invocation, options), cancellationToken);
     }
 
     /// <summary>
     /// True when the type is a TorchSharp recurrent module, or a module whose fields/properties (transitively, through
     /// source types and generic arguments such as <c>ModuleList&lt;LSTM&gt;</c>) hold one. A user class merely named LSTM is not.
     /// </summary>
-    public bool ContainsRecurrentModule(ITypeSymbol? type) => type is not null && ContainsRecurrentModule(type, 0);
+    public bool ContainsRecurrentModule(ITypeSymbol? type, CancellationToken cancellationToken) =>
+        type is not null && recurrentTypes.GetOrAdd(type, t => ComputeContainsRecurrentModule(t, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), cancellationToken));
 
     /// <summary>
     /// Whether the model a step updates is recurrent. When the optimizer's parameters can be traced to modules of known
@@ -178,7 +185,7 @@ public sealed class TrainingSteps
             }
         }
 
-        return (!known || unknown) && Bodies.OperationReaches(step.Scope, IsRecurrentCall, cancellationToken);
+        return (!known || unknown) && Bodies.OperationReaches(step.Scope, invocation => IsRecurrentCall(invocation, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -204,7 +211,9 @@ public sealed class TrainingSteps
 
             foreach (var argument in arguments)
             {
-                if (argument.ArgumentKind == ArgumentKind.Explicit && argument.Parameter is { } parameter && (parameter.Ordinal == 0 || parameter.Name == "parameters"))
+                // The parameter list, not a module handed to a user factory such as CreateOptimizer(model).
+                if (argument.ArgumentKind == ArgumentKind.Explicit && argument.Parameter is { } parameter
+                    && (parameter.Ordinal == 0 || parameter.Name == "parameters") && !Symbols.IsModule(parameter.Type))
                 {
                     result.Add(Unwrap(argument.Value));
                 }
@@ -215,7 +224,7 @@ public sealed class TrainingSteps
     }
 
     /// <summary>The symbol an optimizer/model reference reads (local, parameter, field or property), or null.</summary>
-    public static ISymbol? ReferencedSymbol(IOperation? operation) => Unwrap(operation) switch
+    public static ISymbol? ReferencedSymbol(IOperation? operation) => (operation is null ? null : Unwrap(operation)) switch
     {
         ILocalReferenceOperation local => local.Local,
         IParameterReferenceOperation parameter => parameter.Parameter,
@@ -224,7 +233,8 @@ public sealed class TrainingSteps
         _ => null,
     };
 
-    public static IOperation Unwrap(IOperation? operation)
+    /// <summary>The operation under conversions and parentheses.</summary>
+    public static IOperation Unwrap(IOperation operation)
     {
         while (true)
         {
@@ -237,7 +247,7 @@ public sealed class TrainingSteps
                     operation = parenthesized.Operand;
                     break;
                 default:
-                    return operation!;
+                    return operation;
             }
         }
     }
@@ -276,7 +286,7 @@ public sealed class TrainingSteps
 
     internal static bool Contains(IOperation outer, IOperation inner) => outer.Syntax.Span.Contains(inner.Syntax.Span) && outer.Syntax.SyntaxTree == inner.Syntax.SyntaxTree;
 
-    private static bool TryPair(IOperation root, IInvocationOperation backward, IInvocationOperation stepCall, out ILoopOperation? loop, out StepPathKind kind)
+    private static bool TryPair(IOperation root, IInvocationOperation backward, IInvocationOperation stepCall, IEnumerable<IInvocationOperation> allSteps, out ILoopOperation? loop, out StepPathKind kind)
     {
         loop = null;
         kind = StepPathKind.Straight;
@@ -294,7 +304,16 @@ public sealed class TrainingSteps
         }
 
         var stepLoops = EnclosingLoops(stepCall, root).ToList();
-        loop = EnclosingLoops(backward, root).FirstOrDefault(stepLoops.Contains);
+        var backwardLoops = EnclosingLoops(backward, root).ToList();
+        loop = backwardLoops.FirstOrDefault(stepLoops.Contains);
+
+        // A loop around backward() but not around this step() that steps an optimizer itself consumes its gradients
+        // (a pretraining loop followed by a fine-tuning loop); one without a step accumulates them for this step().
+        if (backwardLoops.Any(backwardLoop => !stepLoops.Contains(backwardLoop) && allSteps.Any(other => Contains(backwardLoop.Body, other))))
+        {
+            return false;
+        }
+
         if (backward.Syntax.SpanStart < stepCall.Syntax.SpanStart)
         {
             return true;
@@ -304,8 +323,10 @@ public sealed class TrainingSteps
         return loop is not null;
     }
 
-    private bool IsDirectClipping(IMethodSymbol method, GradientDiagnosticsOptions options) =>
-        Symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods);
+    private bool IsDirectClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options) =>
+        Symbols.IsClipGrad(invocation.TargetMethod)
+        || GradientDiagnosticsOptions.Matches(invocation.TargetMethod, options.ClippingMethods)
+        || (invocation.TargetMethod.Name is "clamp_" or "clip_" && IsOnGradient(invocation));
 
     private bool IsGradientClearing(IInvocationOperation invocation, CancellationToken cancellationToken)
     {
@@ -326,7 +347,13 @@ public sealed class TrainingSteps
             return true;
         }
 
-        if (invocation.TargetMethod.Name != "zero_" || !Symbols.IsTensor(invocation.TargetMethod.ContainingType))
+        return invocation.TargetMethod.Name == "zero_" && IsOnGradient(invocation);
+    }
+
+    /// <summary>True for a Tensor method called on a parameter's gradient: <c>p.grad.m(…)</c> or <c>p.grad?.m(…)</c>.</summary>
+    private bool IsOnGradient(IInvocationOperation invocation)
+    {
+        if (invocation.Instance is null || !Symbols.IsTensor(invocation.TargetMethod.ContainingType))
         {
             return false;
         }
@@ -343,11 +370,11 @@ public sealed class TrainingSteps
     private static bool IsSourceMethod(IMethodSymbol method) =>
         !method.DeclaringSyntaxReferences.IsEmpty && method.MethodKind is MethodKind.Ordinary or MethodKind.LocalFunction or MethodKind.PropertyGet;
 
-    private bool IsRecurrentCall(IInvocationOperation invocation) =>
+    private bool IsRecurrentCall(IInvocationOperation invocation, CancellationToken cancellationToken) =>
         invocation.TargetMethod.Name is "call" or "forward"
         && Symbols.IsModule(invocation.TargetMethod.ContainingType)
         && invocation.Instance is { } instance
-        && ContainsRecurrentModule(Unwrap(instance).Type);
+        && ContainsRecurrentModule(Unwrap(instance).Type, cancellationToken);
 
     /// <summary>Receivers of <c>parameters()</c>/<c>named_parameters()</c> calls in the optimizer's parameter argument.</summary>
     private IEnumerable<IOperation> ModelSources(TrainingStep step, CancellationToken cancellationToken)
@@ -371,7 +398,7 @@ public sealed class TrainingSteps
             {
                 yield return Unwrap(instance);
             }
-            else if (depth < MaxResolutionDepth && operation is ILocalReferenceOperation local && Symbols.IsModule(local.Type) is false)
+            else if (depth < MaxResolutionDepth && operation is ILocalReferenceOperation local && !Symbols.IsModule(local.Type))
             {
                 // var parameters = model.parameters().Concat(head.parameters()); optim.Adam(parameters)
                 foreach (var value in ResolveValues(root, local, cancellationToken))
@@ -388,7 +415,7 @@ public sealed class TrainingSteps
     /// <summary>True/false when the module's concrete type is known to contain / not contain a recurrent module; null when it cannot be told.</summary>
     private bool? Classify(IOperation root, IOperation source, CancellationToken cancellationToken)
     {
-        if (ContainsRecurrentModule(source.Type))
+        if (ContainsRecurrentModule(source.Type, cancellationToken))
         {
             return true;
         }
@@ -397,7 +424,7 @@ public sealed class TrainingSteps
         var values = ResolveValues(root, source, cancellationToken);
         foreach (var value in values)
         {
-            if (ContainsRecurrentModule(value.Type) || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && Symbols.IsRecurrentModule(v.Type)))
+            if (ContainsRecurrentModule(value.Type, cancellationToken) || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && Symbols.IsRecurrentModule(v.Type)))
             {
                 return true;
             }
@@ -459,13 +486,16 @@ public sealed class TrainingSteps
         var values = ImmutableArray.CreateBuilder<IOperation>();
         foreach (var reference in member.DeclaringSyntaxReferences)
         {
-            var declaration = reference.GetSyntax(cancellationToken);
-            foreach (var node in declaration.DescendantNodesAndSelf())
+            var initializerSyntax = reference.GetSyntax(cancellationToken) switch
             {
-                if (node is Microsoft.CodeAnalysis.CSharp.Syntax.EqualsValueClauseSyntax && Bodies.GetOperation(node, cancellationToken) is ISymbolInitializerOperation initializer)
-                {
-                    values.Add(Unwrap(initializer.Value));
-                }
+                VariableDeclaratorSyntax { Initializer: { } fieldInitializer } => fieldInitializer,
+                PropertyDeclarationSyntax { Initializer: { } propertyInitializer } => propertyInitializer,
+                _ => null,
+            };
+
+            if (initializerSyntax is not null && Bodies.GetOperation(initializerSyntax, cancellationToken) is ISymbolInitializerOperation initializer)
+            {
+                values.Add(Unwrap(initializer.Value));
             }
         }
 
@@ -486,66 +516,65 @@ public sealed class TrainingSteps
         return values.ToImmutable();
     }
 
-    private bool ContainsRecurrentModule(ITypeSymbol type, int depth)
-    {
-        if (recurrentTypes.TryGetValue(type, out var known))
-        {
-            return known;
-        }
-
-        // Provisional answer breaks cycles (a module type that holds itself, directly or through others).
-        recurrentTypes.TryAdd(type, false);
-        var result = ComputeContainsRecurrentModule(type, depth);
-        recurrentTypes[type] = result;
-        return result;
-    }
-
-    private bool ComputeContainsRecurrentModule(ITypeSymbol type, int depth)
+    /// <summary>Only the answer for the type asked about is cached: answers for types met on a cycle are partial.</summary>
+    private bool ComputeContainsRecurrentModule(ITypeSymbol type, HashSet<ITypeSymbol> visiting, CancellationToken cancellationToken)
     {
         if (Symbols.IsRecurrentModule(type))
         {
             return true;
         }
 
-        if (depth > 8)
+        if (!visiting.Add(type))
         {
             return false;
         }
 
-        if (type is IArrayTypeSymbol array)
+        switch (type)
         {
-            return ContainsRecurrentModule(array.ElementType, depth + 1);
-        }
-
-        if (type is not INamedTypeSymbol named)
-        {
-            return false;
-        }
-
-        if (named.TypeArguments.Any(argument => ContainsRecurrentModule(argument, depth + 1)))
-        {
-            return true;
-        }
-
-        for (var current = named; current is not null && !current.DeclaringSyntaxReferences.IsEmpty; current = current.BaseType)
-        {
-            foreach (var member in current.GetMembers())
-            {
-                var memberType = member switch
-                {
-                    IFieldSymbol { IsStatic: false } field => field.Type,
-                    IPropertySymbol { IsStatic: false, IsIndexer: false } property => property.Type,
-                    _ => null,
-                };
-
-                if (memberType is not null && !SymbolEqualityComparer.Default.Equals(memberType, type) && ContainsRecurrentModule(memberType, depth + 1))
+            case IArrayTypeSymbol array:
+                return ComputeContainsRecurrentModule(array.ElementType, visiting, cancellationToken);
+            case INamedTypeSymbol named:
+                if (named.TypeArguments.Any(argument => ComputeContainsRecurrentModule(argument, visiting, cancellationToken)))
                 {
                     return true;
                 }
-            }
-        }
 
-        return false;
+                // Metadata types are judged by their own type (above): only user module types are looked into.
+                for (var current = named; current is not null && !current.DeclaringSyntaxReferences.IsEmpty; current = current.BaseType)
+                {
+                    foreach (var member in current.GetMembers())
+                    {
+                        var memberType = member switch
+                        {
+                            IFieldSymbol { IsStatic: false } field => field.Type,
+                            IPropertySymbol { IsStatic: false, IsIndexer: false } property => property.Type,
+                            _ => null,
+                        };
+
+                        if (memberType is null)
+                        {
+                            continue;
+                        }
+
+                        if (ComputeContainsRecurrentModule(memberType, visiting, cancellationToken))
+                        {
+                            return true;
+                        }
+
+                        // A submodule declared as nn.Module<Tensor, Tensor> is judged by what its type assigns to it.
+                        if (!IsConcreteClass(memberType) && Symbols.IsModule(memberType)
+                            && memberValues.GetOrAdd(member, m => ValuesAssignedInType(m, cancellationToken))
+                                .Any(value => value.Type is { } valueType && ComputeContainsRecurrentModule(valueType, visiting, cancellationToken)))
+                        {
+                            return true;
+                        }
+                    }
+                }
+
+                return false;
+            default:
+                return false;
+        }
     }
 }
 
@@ -659,6 +688,9 @@ public sealed class TrainingStep
     public ILoopOperation? Loop { get; }
 
     public StepPathKind Kind { get; }
+
+    /// <summary>How messages name the call: <c>optimizer.step()</c>, without a closure argument's body.</summary>
+    public string DisplayName => StepCall.Instance is { IsImplicit: false } instance ? instance.Syntax + ".step()" : "step()";
 
     /// <summary>The operation whose execution is one step: the loop body, the step's closure, or the whole body.</summary>
     public IOperation Scope => Kind == StepPathKind.Closure ? StepCall : Loop?.Body ?? Root;

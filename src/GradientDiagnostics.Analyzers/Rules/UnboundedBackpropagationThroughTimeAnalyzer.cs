@@ -53,6 +53,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             {
                 var options = GradientDiagnosticsOptions.Read(operationContext.Options.AnalyzerConfigOptionsProvider, operationContext.Operation.Syntax.SyntaxTree);
                 var knowledge = new RecurrentKnowledge(symbols, bodies, trainingCallees, options, operationContext.CancellationToken);
+
+                // Most methods never call a recurrent module with a state; they are not worth a control-flow graph.
+                if (!operationContext.Operation.Descendants().OfType<IInvocationOperation>().Any(i => knowledge.GetStateCall(i) is { StateArguments.IsEmpty: false }))
+                {
+                    return;
+                }
+
                 var graph = operationContext.GetControlFlowGraph();
                 AnalyzeGraph(graph, capturedFromOuter: false, knowledge, operationContext.ReportDiagnostic, operationContext.CancellationToken);
             },
@@ -120,7 +127,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         var loops = statement.Ancestors().TakeWhile(a => a != root).Where(IsLoop).ToList();
         var trainingLoop = loops.FirstOrDefault(loop => knowledge.Trains(model.GetOperation(loop)));
         var innermostLoop = loops.FirstOrDefault();
-        if (statement.Parent is BlockSyntax block && innermostLoop == trainingLoop && !ReadAfter(statement, block, carried, model))
+        if (statement.Parent is BlockSyntax && innermostLoop == trainingLoop && !ReadAfter(statement, trainingLoop ?? root, carried, model))
         {
             return (statement, InsertAfterStatement);
         }
@@ -133,10 +140,10 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         return carried.Carriers.All(c => c.Persistent) && MethodBlock(root) is not null ? (root, InsertAtBodyStart) : null;
     }
 
-    internal static bool IsLoop(SyntaxNode node) =>
+    private static bool IsLoop(SyntaxNode node) =>
         node is ForStatementSyntax or ForEachStatementSyntax or ForEachVariableStatementSyntax or WhileStatementSyntax or DoStatementSyntax;
 
-    internal static StatementSyntax? LoopBody(SyntaxNode loop) => loop switch
+    private static StatementSyntax? LoopBody(SyntaxNode loop) => loop switch
     {
         ForStatementSyntax f => f.Statement,
         CommonForEachStatementSyntax f => f.Statement,
@@ -145,7 +152,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         _ => null,
     };
 
-    internal static BlockSyntax? MethodBlock(SyntaxNode node) => node switch
+    private static BlockSyntax? MethodBlock(SyntaxNode node) => node switch
     {
         BaseMethodDeclarationSyntax m => m.Body,
         AccessorDeclarationSyntax a => a.Body,
@@ -154,17 +161,26 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         _ => null,
     };
 
-    private static bool ReadAfter(StatementSyntax statement, BlockSyntax block, CarriedState carried, SemanticModel model)
+    /// <summary>True when a statement after <paramref name="statement"/>, up to the end of <paramref name="scope"/>'s body, reads a carrier.</summary>
+    private static bool ReadAfter(StatementSyntax statement, SyntaxNode scope, CarriedState carried, SemanticModel model)
     {
         var members = new HashSet<ISymbol>(carried.Carriers.Select(c => c.Member), SymbolEqualityComparer.Default);
-        foreach (var later in block.Statements.SkipWhile(s => s != statement).Skip(1))
+        for (SyntaxNode? node = statement; node is not null && node != scope; node = node.Parent)
         {
-            foreach (var node in later.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
+            if (node.Parent is not BlockSyntax block)
             {
-                var symbol = model.GetSymbolInfo(node).Symbol;
-                if (symbol is not null && members.Contains(symbol))
+                continue;
+            }
+
+            foreach (var later in block.Statements.SkipWhile(s => s != node).Skip(1))
+            {
+                foreach (var name in later.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
                 {
-                    return true;
+                    var symbol = model.GetSymbolInfo(name).Symbol;
+                    if (symbol is not null && members.Contains(symbol))
+                    {
+                        return true;
+                    }
                 }
             }
         }
@@ -337,6 +353,9 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         private readonly Dictionary<IOperation, CarriedState> reports = new();
         private readonly HashSet<ILocalSymbol> ownLocals = new(SymbolEqualityComparer.Default);
         private readonly Dictionary<(ISymbol Member, SyntaxNode Syntax), Carrier> carriers = new();
+
+        // The CFG captures an assignment target (e.g. of `h = c ? a : b` or `h = h?.detach()`) and stores through the capture.
+        private readonly Dictionary<CaptureId, IOperation> capturedTargets = new();
         private ImmutableDictionary<Place, ImmutableHashSet<Taint>> places = ImmutableDictionary.Create<Place, ImmutableHashSet<Taint>>();
 
         public StateFlow(ControlFlowGraph graph, bool capturedFromOuter, RecurrentKnowledge knowledge, CancellationToken cancellationToken)
@@ -346,6 +365,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             this.knowledge = knowledge;
             this.cancellationToken = cancellationToken;
             CollectLocals(graph.Root);
+            foreach (var capture in graph.Blocks.SelectMany(b => b.Operations).OfType<IFlowCaptureOperation>())
+            {
+                if (PlaceOf(capture.Value) is { Capture: null })
+                {
+                    capturedTargets[capture.Id] = capture.Value;
+                }
+            }
         }
 
         public List<CarriedState> Run()
@@ -357,36 +383,91 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             input[0] = FlowState.Empty;
             worklist.Enqueue(0);
             queued.Add(0);
-            var callBoundaryTrains = knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
+            bool? callBoundaryTrains = null;
+            bool CallBoundaryTrains() => callBoundaryTrains ??= knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
 
-            // Fields, properties and captured locals outlive this call: what is stored in them at exit is there on entry next call.
-            while (worklist.Count > 0)
+            var handlers = new List<ControlFlowRegion>();
+            CollectHandlers(graph.Root, handlers);
+            var afterFinally = new Dictionary<int, HashSet<int>>();
+            var outputs = new FlowState?[blocks.Length];
+            do
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var index = worklist.Dequeue();
-                queued.Remove(index);
-                var block = blocks[index];
-                var output = Transfer(block, input[index] ?? FlowState.Empty);
-                var targets = new List<int>();
-                if (block.Kind == BasicBlockKind.Exit)
+                // What is stored at exit in a place that outlives the call is there on entry to the next call.
+                while (worklist.Count > 0)
                 {
-                    var persisted = Persisted(output, callBoundaryTrains);
-                    if (persisted.Places.Count > 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var index = worklist.Dequeue();
+                    queued.Remove(index);
+                    var block = blocks[index];
+                    var output = Transfer(block, input[index] ?? FlowState.Empty);
+                    outputs[index] = output;
+                    if (block.Kind == BasicBlockKind.Exit)
                     {
-                        Propagate(0, persisted);
+                        var persisted = Persisted(output, CallBoundaryTrains);
+                        if (persisted.Places.Count > 0)
+                        {
+                            Propagate(0, persisted);
+                        }
+
+                        continue;
                     }
 
-                    continue;
+                    foreach (var branch in new[] { block.FallThroughSuccessor, block.ConditionalSuccessor })
+                    {
+                        if (branch?.Destination is not { } destination)
+                        {
+                            continue;
+                        }
+
+                        // Leaving a try block runs its finally first; the finally's last block passes its state on.
+                        if (branch.FinallyRegions.Length > 0)
+                        {
+                            var finallyRegion = branch.FinallyRegions[0];
+                            if (!afterFinally.TryGetValue(finallyRegion.LastBlockOrdinal, out var destinations))
+                            {
+                                destinations = new HashSet<int>();
+                                afterFinally.Add(finallyRegion.LastBlockOrdinal, destinations);
+                            }
+
+                            if (destinations.Add(destination.Ordinal) && input[finallyRegion.LastBlockOrdinal] is not null && queued.Add(finallyRegion.LastBlockOrdinal))
+                            {
+                                worklist.Enqueue(finallyRegion.LastBlockOrdinal);
+                            }
+
+                            Propagate(finallyRegion.FirstBlockOrdinal, output);
+                        }
+                        else
+                        {
+                            Propagate(destination.Ordinal, output);
+                        }
+                    }
+
+                    if (afterFinally.TryGetValue(index, out var continuations))
+                    {
+                        foreach (var continuation in continuations)
+                        {
+                            Propagate(continuation, output);
+                        }
+                    }
                 }
 
-                foreach (var branch in new[] { block.FallThroughSuccessor, block.ConditionalSuccessor })
+                // Catch and finally blocks have no ordinary predecessors: an exception reaches them from any point of the try block.
+                foreach (var handler in handlers)
                 {
-                    if (branch?.Destination is { } destination)
+                    var tried = handler.EnclosingRegion!.NestedRegions[0];
+                    for (var ordinal = tried.FirstBlockOrdinal; ordinal <= tried.LastBlockOrdinal; ordinal++)
                     {
-                        Propagate(destination.Ordinal, output);
+                        foreach (var state in new[] { input[ordinal], outputs[ordinal] })
+                        {
+                            if (state is not null)
+                            {
+                                Propagate(handler.FirstBlockOrdinal, state);
+                            }
+                        }
                     }
                 }
             }
+            while (worklist.Count > 0);
 
             return reports.Values.OrderBy(r => r.Origin.Syntax.SpanStart).ToList();
 
@@ -404,26 +485,45 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
         }
 
-        private FlowState Persisted(FlowState exit, bool crossesBackward)
+        private static void CollectHandlers(ControlFlowRegion region, List<ControlFlowRegion> handlers)
+        {
+            foreach (var nested in region.NestedRegions)
+            {
+                if (nested.Kind is ControlFlowRegionKind.Finally or ControlFlowRegionKind.FilterAndHandler
+                    || (nested.Kind == ControlFlowRegionKind.Catch && region.Kind == ControlFlowRegionKind.TryAndCatch))
+                {
+                    handlers.Add(nested);
+                }
+
+                CollectHandlers(nested, handlers);
+            }
+        }
+
+        private FlowState Persisted(FlowState exit, System.Func<bool> crossesBackward)
         {
             var persisted = ImmutableDictionary.CreateBuilder<Place, ImmutableHashSet<Taint>>();
             foreach (var pair in exit.Places)
             {
-                if (pair.Key.Capture is null && IsPersistent(pair.Key))
+                if (pair.Key.Capture is null && IsPersistent(pair.Key) && !(pair.Key.Root is null && knowledge.ResetElsewhere(pair.Key.Member!, graph.OriginalOperation)))
                 {
-                    persisted[pair.Key] = crossesBackward ? pair.Value.Select(t => t.WithCrossed()).ToImmutableHashSet() : pair.Value;
+                    persisted[pair.Key] = crossesBackward() ? pair.Value.Select(t => t.WithCrossed()).ToImmutableHashSet() : pair.Value;
                 }
             }
 
             return new FlowState(persisted.ToImmutable());
         }
 
+        /// <summary>
+        /// Places that outlive one call: fields and properties, members of an object passed in, ref parameters, and
+        /// (in a local function or lambda) locals captured from the enclosing method.
+        /// </summary>
         private bool IsPersistent(Place place)
         {
             var owner = place.Root ?? place.Member;
             return owner switch
             {
                 IFieldSymbol or IPropertySymbol => true,
+                IParameterSymbol parameter => place.Root is not null || parameter.RefKind is RefKind.Ref or RefKind.Out,
                 ILocalSymbol local => capturedFromOuter && !ownLocals.Contains(local),
                 _ => false,
             };
@@ -517,19 +617,9 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 return;
             }
 
-            if (knowledge.IsDetaching(invocation))
+            foreach (var detached in knowledge.DetachedInPlace(invocation))
             {
-                if (invocation.Instance is { } instance)
-                {
-                    KillRooted(instance);
-                }
-
-                foreach (var argument in invocation.Arguments)
-                {
-                    KillRooted(argument.Value);
-                }
-
-                return;
+                KillRooted(detached);
             }
 
             if (knowledge.RunsBackward(invocation))
@@ -568,6 +658,11 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private void Store(IOperation target, ImmutableHashSet<Taint> value, IOperation origin)
         {
+            if (Strip(target) is IFlowCaptureReferenceOperation reference && capturedTargets.TryGetValue(reference.Id, out var captured))
+            {
+                target = captured;
+            }
+
             var place = PlaceOf(target);
             if (place is null)
             {
@@ -617,26 +712,55 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             var key = (member, target.Syntax);
             if (!carriers.TryGetValue(key, out var carrier))
             {
-                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(target.Type), IsPersistent(place));
+                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(member, target.Type), IsPersistent(place));
                 carriers.Add(key, carrier);
             }
 
             return carrier;
         }
 
-        private static string KindOf(ITypeSymbol? type)
+        private string KindOf(ISymbol member, ITypeSymbol? referenceType)
         {
+            var type = member switch
+            {
+                ILocalSymbol local => local.Type,
+                IParameterSymbol parameter => parameter.Type,
+                IFieldSymbol field => field.Type,
+                IPropertySymbol property => property.Type,
+                _ => referenceType,
+            };
+
             if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
             {
-                return nullable.TypeArguments[0] is INamedTypeSymbol { IsTupleType: true } inner ? NullableTupleKind + inner.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : NullableTensorKind;
+                return nullable.TypeArguments[0] is INamedTypeSymbol { IsTupleType: true } inner ? NullableTupleKind + Arity(inner) : NullableTensorKind;
             }
 
             if (type is INamedTypeSymbol { IsTupleType: true } tuple)
             {
-                return TupleKind + tuple.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TupleKind + Arity(tuple);
             }
 
-            return type?.NullableAnnotation == NullableAnnotation.NotAnnotated ? TensorKind : NullableTensorKind;
+            return type?.NullableAnnotation == NullableAnnotation.NotAnnotated || (member is ILocalSymbol declared && InitializedNonNullWithVar(declared))
+                ? TensorKind
+                : NullableTensorKind;
+        }
+
+        private static string Arity(INamedTypeSymbol tuple) => tuple.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>A <c>var</c> local is declared nullable; it is non-null when its initializer is (<c>var h = zeros(...)</c>).</summary>
+        private bool InitializedNonNullWithVar(ILocalSymbol local)
+        {
+            var model = graph.OriginalOperation.SemanticModel;
+            foreach (var reference in local.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer.Value: { } value, Parent: VariableDeclarationSyntax { Type.IsVar: true } }
+                    && model is not null && value.SyntaxTree == model.SyntaxTree)
+                {
+                    return model.GetTypeInfo(value, cancellationToken).Nullability.FlowState == NullableFlowState.NotNull;
+                }
+            }
+
+            return false;
         }
 
         private void SetPlace(Place place, ImmutableHashSet<Taint> value) =>
@@ -795,10 +919,11 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     }
 
     /// <summary>Recognises recurrent calls, detaches and backward() — by symbol, through source helpers.</summary>
-    private sealed partial class RecurrentKnowledge
+    private sealed class RecurrentKnowledge
     {
         private const string BackwardKey = "GD0002.backward";
         private const string DetachKey = "GD0002.detach";
+        private const string InPlaceDetachKey = "GD0002.detach_";
         private const int MaxSummaryDepth = 2;
 
         private readonly SourceMethodBodies bodies;
@@ -828,10 +953,143 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             return owner is not null && trainingCallees.Contains(owner, cancellationToken);
         }
 
+        /// <summary>
+        /// True when another method of the member's type (not a constructor) detaches or resets it — a stateful module's
+        /// <c>DetachState()</c> or <c>ResetState()</c> — and training code calls that method once per call of the method
+        /// that carries the state (in the same loop iteration, not once per epoch).
+        /// </summary>
+        public bool ResetElsewhere(ISymbol member, IOperation currentBody)
+        {
+            if (currentBody.SemanticModel?.GetDeclaredSymbol(currentBody.Syntax, cancellationToken) is not IMethodSymbol current)
+            {
+                return false;
+            }
+
+            var carrierSites = trainingCallees.CallSites(current, cancellationToken);
+            foreach (var method in member.ContainingType.GetMembers().OfType<IMethodSymbol>())
+            {
+                if (method.MethodKind is MethodKind.Constructor or MethodKind.StaticConstructor
+                    || SymbolEqualityComparer.Default.Equals(method.OriginalDefinition, current.OriginalDefinition)
+                    || !Resets(method, member))
+                {
+                    continue;
+                }
+
+                foreach (var reset in trainingCallees.CallSites(method, cancellationToken))
+                {
+                    var resetLoop = InnermostLoop(reset);
+                    if (carrierSites.Any(site => SameBody(site, reset) && InnermostLoop(site) == resetLoop))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        private bool Resets(IMethodSymbol method, ISymbol member)
+        {
+            foreach (var body in bodies.GetBodies(method, cancellationToken))
+            {
+                foreach (var operation in body.Descendants())
+                {
+                    var written = operation switch
+                    {
+                        ISimpleAssignmentOperation assignment when IsFreshState(assignment.Value) => assignment.Target,
+                        IInvocationOperation invocation when Symbols.IsDetach(invocation.TargetMethod) => invocation.Instance,
+                        _ => null,
+                    };
+                    if (written is IMemberReferenceOperation { Instance: null or IInstanceReferenceOperation } reference
+                        && SymbolEqualityComparer.Default.Equals(reference.Member, member))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        private static ILoopOperation? InnermostLoop(IOperation operation)
+        {
+            for (var current = operation.Parent; current is not null; current = current.Parent)
+            {
+                if (current is ILoopOperation loop)
+                {
+                    return loop;
+                }
+            }
+
+            return null;
+        }
+
+        private static bool SameBody(IOperation a, IOperation b) => Root(a) == Root(b);
+
+        private static IOperation Root(IOperation operation)
+        {
+            while (operation.Parent is not null)
+            {
+                operation = operation.Parent;
+            }
+
+            return operation;
+        }
+
+        /// <summary>A value with no history: null, a detach, a new tensor from a <c>torch</c> factory, or a tuple of those.</summary>
+        private bool IsFreshState(IOperation value)
+        {
+            value = StripConversions(value);
+            return value switch
+            {
+                ILiteralOperation or IDefaultValueOperation or IObjectCreationOperation => true,
+                IConditionalAccessOperation access => IsFreshState(access.WhenNotNull),
+                ITupleOperation tuple => tuple.Elements.All(IsFreshState),
+                IInvocationOperation invocation => IsDetaching(invocation) || (invocation.Instance is null && Same(invocation.TargetMethod.ContainingType, Symbols.Torch)),
+                _ => false,
+            };
+        }
+
         public bool RunsBackward(IInvocationOperation invocation) =>
             Symbols.IsBackward(invocation.TargetMethod)
             || (invocation.TargetMethod.DeclaringSyntaxReferences.Length > 0
                 && bodies.Reaches(invocation.TargetMethod, BackwardKey, i => Symbols.IsBackward(i.TargetMethod), cancellationToken));
+
+        /// <summary>
+        /// What an invocation detaches in place: the tensor of <c>detach_()</c>; the receiver and arguments of a configured
+        /// detach method; the object a source method that detaches is called on or handed (a state holder's Detach()), and
+        /// a tensor argument only when that method detaches in place. A discarded <c>h.detach()</c> detaches nothing.
+        /// </summary>
+        public IEnumerable<IOperation> DetachedInPlace(IInvocationOperation invocation)
+        {
+            var method = invocation.TargetMethod;
+            if (Symbols.IsDetach(method))
+            {
+                return method.Name == "detach_" && invocation.Instance is { } tensor ? new[] { tensor } : Enumerable.Empty<IOperation>();
+            }
+
+            if (GradientDiagnosticsOptions.Matches(method, options.DetachMethods))
+            {
+                return invocation.Arguments.Select(a => a.Value).Concat(invocation.Instance is null ? Enumerable.Empty<IOperation>() : new[] { invocation.Instance });
+            }
+
+            if (method.DeclaringSyntaxReferences.Length == 0 || !IsDetaching(invocation))
+            {
+                return Enumerable.Empty<IOperation>();
+            }
+
+            var inPlace = bodies.Reaches(method, InPlaceDetachKey, i => i.TargetMethod.Name == "detach_" && Symbols.IsDetach(i.TargetMethod), cancellationToken);
+            var targets = invocation.Arguments.Select(a => a.Value).Where(v => inPlace || IsStateHolder(v.Type)).ToList();
+            if (invocation.Instance is { } receiver && (receiver is IInstanceReferenceOperation || IsStateHolder(receiver.Type)))
+            {
+                targets.Add(receiver);
+            }
+
+            return targets;
+        }
+
+        /// <summary>An object whose members a helper can detach (a tensor or a tuple is replaced, not changed, by detach()).</summary>
+        private bool IsStateHolder(ITypeSymbol? type) => type is { IsReferenceType: true } && !Symbols.IsTensor(type);
 
         public bool IsDetaching(IInvocationOperation invocation) =>
             IsDetachMethod(invocation.TargetMethod)
@@ -859,7 +1117,8 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
 
             var target = method.Name == "call" && Symbols.IsModule(receiverType) ? FindSourceForward(receiverType, method.Parameters.Length) : method;
-            if (target is null || target.DeclaringSyntaxReferences.Length == 0)
+            // Only a method that takes and returns tensors can pass a recurrent state through.
+            if (target is null || target.DeclaringSyntaxReferences.Length == 0 || !HoldsTensors(target.ReturnType) || !target.Parameters.Any(p => HoldsTensors(p.Type)))
             {
                 return null;
             }
@@ -876,6 +1135,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 .ToImmutableArray();
             return new StateCall(arguments, summary.StateParts, ModuleName(invocation));
         }
+
+        private bool HoldsTensors(ITypeSymbol type) => type switch
+        {
+            INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable => HoldsTensors(nullable.TypeArguments[0]),
+            INamedTypeSymbol { IsTupleType: true } tuple => tuple.TupleElements.Any(e => HoldsTensors(e.Type)),
+            _ => Symbols.IsTensor(type),
+        };
 
         private int RecurrentStateParts(ITypeSymbol type)
         {
@@ -908,90 +1174,21 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private static bool Same(ISymbol? a, ISymbol? b) => a is not null && b is not null && SymbolEqualityComparer.Default.Equals(a, b);
 
-        private static string ModuleName(IInvocationOperation invocation)
+        private static string ModuleName(IInvocationOperation invocation) =>
+            invocation.Instance is { } instance ? ReceiverName(instance) : invocation.TargetMethod.Name;
+
+        private static string ReceiverName(IOperation receiver) => receiver switch
         {
-            switch (invocation.Instance)
-            {
-                case IFieldReferenceOperation field:
-                    return field.Field.Name;
-                case IPropertyReferenceOperation property:
-                    return property.Property.Name;
-                case ILocalReferenceOperation local:
-                    return local.Local.Name;
-                case IParameterReferenceOperation parameter:
-                    return parameter.Parameter.Name;
-                default:
-                    return invocation.Instance?.Type?.Name ?? invocation.TargetMethod.Name;
-            }
-        }
+            IFieldReferenceOperation field => field.Field.Name,
+            IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } list } => ReceiverName(list),
+            IPropertyReferenceOperation property => property.Property.Name,
+            IArrayElementReferenceOperation element => ReceiverName(element.ArrayReference),
+            ILocalReferenceOperation local => local.Local.Name,
+            IParameterReferenceOperation parameter => parameter.Parameter.Name,
+            IConversionOperation conversion => ReceiverName(conversion.Operand),
+            _ => receiver.Type?.Name ?? "module",
+        };
 
-        }
-
-    /// <summary>
-    /// The source methods called from code that runs backward(), found once per compilation and only when asked: a field
-    /// or property that holds state between calls of a method is carried across training iterations when a training loop
-    /// calls that method (a module's forward counts when the loop calls the module).
-    /// </summary>
-    private sealed class TrainingCallees
-    {
-        private readonly Compilation compilation;
-        private readonly TorchSharpSymbols symbols;
-        private readonly SourceMethodBodies bodies;
-        private readonly object gate = new();
-        private HashSet<IMethodSymbol>? callees;
-
-        public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
-        {
-            this.compilation = compilation;
-            this.symbols = symbols;
-            this.bodies = bodies;
-        }
-
-        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken)
-        {
-            lock (gate)
-            {
-                callees ??= Collect(cancellationToken);
-                return callees.Contains(method.OriginalDefinition);
-            }
-        }
-
-        private HashSet<IMethodSymbol> Collect(CancellationToken cancellationToken)
-        {
-            var found = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
-            foreach (var tree in compilation.SyntaxTrees)
-            {
-#pragma warning disable RS1030 // The whole compilation is scanned once, lazily, to find which methods training loops call.
-                var model = compilation.GetSemanticModel(tree);
-#pragma warning restore RS1030
-                foreach (var node in tree.GetRoot(cancellationToken).DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or LocalFunctionStatementSyntax or AccessorDeclarationSyntax or GlobalStatementSyntax))
-                {
-                    var body = model.GetOperation(node, cancellationToken);
-                    if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
-                    {
-                        continue;
-                    }
-
-                    foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
-                    {
-                        found.Add(invocation.TargetMethod.OriginalDefinition);
-                        if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
-                        {
-                            foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
-                            {
-                                found.Add(forward.OriginalDefinition);
-                            }
-                        }
-                    }
-                }
-            }
-
-            return found;
-        }
-    }
-
-    private sealed partial class RecurrentKnowledge
-    {
         internal static IEnumerable<IMethodSymbol> SourceForwards(ITypeSymbol type)
         {
             for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
@@ -1006,21 +1203,8 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
         }
 
-        private static IMethodSymbol? FindSourceForward(ITypeSymbol? type, int parameterCount)
-        {
-            for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
-            {
-                foreach (var member in current.GetMembers("forward").OfType<IMethodSymbol>())
-                {
-                    if (member.Parameters.Length == parameterCount && member.DeclaringSyntaxReferences.Length > 0)
-                    {
-                        return member;
-                    }
-                }
-            }
-
-            return null;
-        }
+        private static IMethodSymbol? FindSourceForward(ITypeSymbol? type, int parameterCount) =>
+            type is null ? null : SourceForwards(type).FirstOrDefault(m => m.Parameters.Length == parameterCount);
 
         /// <summary>
         /// Flow-insensitive summary of a source method: parameters that reach a recurrent call's state argument, and the
@@ -1230,6 +1414,93 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
 
             return operation;
+        }
+    }
+
+    /// <summary>
+    /// The source methods called from code that runs backward(), found once per compilation and only when asked: a field
+    /// or property that holds state between calls of a method is carried across training iterations when a training loop
+    /// calls that method (a module's forward counts when the loop calls the module).
+    /// </summary>
+    private sealed class TrainingCallees
+    {
+        private readonly Compilation compilation;
+        private readonly TorchSharpSymbols symbols;
+        private readonly SourceMethodBodies bodies;
+        private readonly object gate = new();
+        private Dictionary<IMethodSymbol, List<IInvocationOperation>>? callSites;
+
+        public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
+        {
+            this.compilation = compilation;
+            this.symbols = symbols;
+            this.bodies = bodies;
+        }
+
+        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken) => CallSites(method, cancellationToken).Count > 0;
+
+        /// <summary>The invocations of <paramref name="method"/> in code that runs backward(); a module's forward is invoked through call().</summary>
+        public IReadOnlyList<IInvocationOperation> CallSites(IMethodSymbol method, CancellationToken cancellationToken)
+        {
+            lock (gate)
+            {
+                callSites ??= Collect(cancellationToken);
+                return callSites.TryGetValue(method.OriginalDefinition, out var sites) ? sites : (IReadOnlyList<IInvocationOperation>)System.Array.Empty<IInvocationOperation>();
+            }
+        }
+
+        private Dictionary<IMethodSymbol, List<IInvocationOperation>> Collect(CancellationToken cancellationToken)
+        {
+            var found = new Dictionary<IMethodSymbol, List<IInvocationOperation>>(SymbolEqualityComparer.Default);
+            foreach (var tree in compilation.SyntaxTrees)
+            {
+#pragma warning disable RS1030 // The whole compilation is scanned once, lazily, to find which methods training loops call.
+                var model = compilation.GetSemanticModel(tree);
+#pragma warning restore RS1030
+                var root = tree.GetRoot(cancellationToken);
+                foreach (var node in root.DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or AccessorDeclarationSyntax))
+                {
+                    AddBody(model.GetOperation(node, cancellationToken));
+                }
+
+                foreach (var statement in root.ChildNodes().OfType<GlobalStatementSyntax>())
+                {
+                    AddBody(model.GetOperation(statement.Statement, cancellationToken));
+                }
+            }
+
+            return found;
+
+            void AddBody(IOperation? body)
+            {
+                if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
+                {
+                    return;
+                }
+
+                foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
+                {
+                    Add(invocation.TargetMethod, invocation);
+                    if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
+                    {
+                        foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
+                        {
+                            Add(forward, invocation);
+                        }
+                    }
+                }
+            }
+
+            void Add(IMethodSymbol method, IInvocationOperation invocation)
+            {
+                if (!found.TryGetValue(method.OriginalDefinition, out var sites))
+                {
+                    sites = new List<IInvocationOperation>();
+                    found.Add(method.OriginalDefinition, sites);
+                }
+
+                sites.Add(invocation);
+            }
         }
     }
 }

@@ -1,3 +1,9 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using TorchSharp;
 using Verify = GradientDiagnostics.Testing.TorchSharpCodeFixVerifier<
     GradientDiagnostics.Analyzers.UnboundedBackpropagationThroughTimeAnalyzer,
     GradientDiagnostics.CodeFixes.UnboundedBackpropagationThroughTimeFixer>;
@@ -132,7 +138,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task Detaches_a_nullable_field_state_with_a_null_conditional_call()
+    public async Task Detaches_a_nullable_field_state_just_after_the_store_where_it_is_known_non_null()
     {
         const string source = """
             #nullable enable
@@ -197,7 +203,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                     optimizer.zero_grad();
                     var (output, h) = gru.call(batch, hidden);
                     hidden = h;
-                    hidden = hidden?.detach();
+                    hidden = hidden.detach();
                     var loss = nn.functional.mse_loss(head.call(output), next);
                     loss.backward();
                     optimizer.step();
@@ -486,7 +492,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task Detaches_at_the_top_of_a_per_batch_method_when_the_state_field_is_read_after_the_store()
+    public async Task Detaches_a_nullable_field_at_the_top_of_a_per_batch_method_when_the_state_is_read_after_the_store()
     {
         const string source = """
             #nullable enable
@@ -499,7 +505,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                 private readonly GRUCell cell = nn.GRUCell(3, 24);
                 private readonly Linear head = nn.Linear(24, 1);
                 private readonly optim.Optimizer optimizer;
-                private Tensor hidden = zeros(1, 24);
+                private Tensor? hidden;
 
                 public OnlineForecaster()
                 {
@@ -513,7 +519,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                         {|GD0002:hidden = cell.call(window[t].unsqueeze(0), hidden)|};
                     }
 
-                    var loss = nn.functional.mse_loss(head.call(hidden), target);
+                    var loss = nn.functional.mse_loss(head.call(hidden!), target);
                     optimizer.zero_grad();
                     loss.backward();
                     optimizer.step();
@@ -531,7 +537,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                 private readonly GRUCell cell = nn.GRUCell(3, 24);
                 private readonly Linear head = nn.Linear(24, 1);
                 private readonly optim.Optimizer optimizer;
-                private Tensor hidden = zeros(1, 24);
+                private Tensor? hidden;
 
                 public OnlineForecaster()
                 {
@@ -540,13 +546,13 @@ public class UnboundedBackpropagationThroughTimeFixerTests
 
                 public void Observe(Tensor window, Tensor target)
                 {
-                    hidden = hidden.detach();
+                    hidden = hidden?.detach();
                     for (long t = 0; t < window.shape[0]; t++)
                     {
                         hidden = cell.call(window[t].unsqueeze(0), hidden);
                     }
 
-                    var loss = nn.functional.mse_loss(head.call(hidden), target);
+                    var loss = nn.functional.mse_loss(head.call(hidden!), target);
                     optimizer.zero_grad();
                     loss.backward();
                     optimizer.step();
@@ -555,5 +561,217 @@ public class UnboundedBackpropagationThroughTimeFixerTests
             """;
 
         await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Fix_all_puts_the_detaches_of_two_stacked_cells_together_at_the_top_of_the_batch_loop()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class StackedCellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var lower = nn.GRUCell(8, 32);
+                    var upper = nn.GRUCell(32, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lower.parameters(), 1e-3);
+                    var h1 = zeros(16, 32);
+                    var h2 = zeros(16, 32);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            {|GD0002:h1 = lower.call(x[t], h1)|};
+                            {|GD0002:h2 = upper.call(h1, h2)|};
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(h2), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class StackedCellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var lower = nn.GRUCell(8, 32);
+                    var upper = nn.GRUCell(32, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lower.parameters(), 1e-3);
+                    var h1 = zeros(16, 32);
+                    var h2 = zeros(16, 32);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        h1 = h1.detach();
+                        h2 = h2.detach();
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            h1 = lower.call(x[t], h1);
+                            h2 = upper.call(h1, h2);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(h2), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Detaches_once_at_the_top_of_the_loop_when_a_branch_stores_the_state_that_a_later_statement_reads()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class AugmentedTrainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        if (b % 2 == 0)
+                        {
+                            {|GD0002:(_, hidden) = gru.call(batches[b], hidden)|};
+                        }
+                        else
+                        {
+                            {|GD0002:(_, hidden) = gru.call(batches[b].flip(0), hidden)|};
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(hidden[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class AugmentedTrainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        hidden = hidden.detach();
+                        if (b % 2 == 0)
+                        {
+                            (_, hidden) = gru.call(batches[b], hidden);
+                        }
+                        else
+                        {
+                            (_, hidden) = gru.call(batches[b].flip(0), hidden);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(hidden[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Flagged_loop_fails_on_real_TorchSharp_and_the_fixed_loop_trains()
+    {
+        const string source = """
+            #nullable enable
+            using System.Linq;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class CharTrainer
+            {
+                public static float Train(int batches)
+                {
+                    manual_seed(7);
+                    var embed = nn.Embedding(30, 8);
+                    var gru = nn.GRU(8, 16);
+                    var head = nn.Linear(16, 30);
+                    var optimizer = optim.Adam(gru.parameters().Concat(head.parameters()).Concat(embed.parameters()), 1e-2);
+                    var text = randint(0, 30, new long[] { 20 * batches + 1, 4 });
+                    var hidden = zeros(1, 4, 16);
+                    var loss = zeros(1);
+                    for (var b = 0; b < batches; b++)
+                    {
+                        var input = text.narrow(0, 20 * b, 20);
+                        var target = text.narrow(0, 20 * b + 1, 20);
+                        Tensor output;
+                        {|GD0002:(output, hidden) = gru.call(embed.call(input), hidden)|};
+                        loss = nn.functional.cross_entropy(head.call(output).view(-1, 30), target.reshape(-1));
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+
+                    return loss.item<float>();
+                }
+            }
+            """;
+        var fixedSource = source
+            .Replace("{|GD0002:(output, hidden) = gru.call(embed.call(input), hidden)|};", "(output, hidden) = gru.call(embed.call(input), hidden);\n            hidden = hidden.detach();", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+
+        var flagged = Assert.Throws<TargetInvocationException>(() => RunTrain(Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1"), batches: 5));
+        Assert.IsType<ExternalException>(flagged.InnerException);
+        Assert.Contains("backward through the graph a second time", flagged.InnerException!.Message, StringComparison.Ordinal);
+
+        var loss = RunTrain(fixedSource, batches: 5);
+        Assert.True(float.IsFinite(loss) && loss > 0, $"fixed loop ended with loss {loss}");
+    }
+
+    /// <summary>Compiles user code against the real TorchSharp and runs its <c>CharTrainer.Train(batches)</c>.</summary>
+    private static float RunTrain(string source, int batches)
+    {
+        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        var compilation = CSharpCompilation.Create(
+            "Gd0002Run" + Guid.NewGuid().ToString("N"),
+            [CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest))],
+            platform.Select(path => MetadataReference.CreateFromFile(path)).Append(MetadataReference.CreateFromFile(typeof(torch).Assembly.Location)),
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        using var image = new MemoryStream();
+        var result = compilation.Emit(image);
+        Assert.True(result.Success, string.Join(Environment.NewLine, result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
+        var train = Assembly.Load(image.ToArray()).GetType("CharTrainer")!.GetMethod("Train")!;
+        using var scope = torch.NewDisposeScope();
+        return (float)train.Invoke(null, [batches])!;
     }
 }
