@@ -155,15 +155,20 @@ public class OptionTests
     }
 
     [Fact]
-    public void default_clip_norm_is_read_and_clamped_to_the_ceiling()
+    public async Task default_clip_norm_is_the_max_norm_GD0001_hands_to_its_fix_clamped_to_the_ceiling()
     {
-        Assert.Equal(0.25, Read(("default_clip_norm", "0.25")).DefaultClipNorm);
-        Assert.Equal(GradientDiagnosticsOptions.DefaultClipNormValue, Read().DefaultClipNorm);
-        Assert.Equal(0.5, Read(("max_clip_threshold", "0.5")).DefaultClipNorm);
+        var unclipped = ClipperTraining.Replace("clipper.ClampGradients(model);", string.Empty, StringComparison.Ordinal);
+        Assert.Equal(["1.0"], await MaxNormsAsync(unclipped));
+        Assert.Equal(["0.25"], await MaxNormsAsync(unclipped, ("default_clip_norm", "0.25")));
+        Assert.Equal(["0.5"], await MaxNormsAsync(unclipped, ("max_clip_threshold", "0.5")));
+        Assert.Equal(["1.0"], await MaxNormsAsync(unclipped, ("default_clip_norm", "-2")));
     }
 
-    private static GradientDiagnosticsOptions Read(params (string Option, string Value)[] options) =>
-        GradientDiagnosticsOptions.Read(Provider(options).GetOptions(TrainingCodebase.Parse([("a.cs", "")])[0]));
+    private static async Task<string?[]> MaxNormsAsync(string code, params (string Option, string Value)[] options) =>
+        (await AnalyzeAsync(code, options))
+            .Where(d => d.Id == "GD0001")
+            .Select(d => d.Properties[MissingGradientClippingAnalyzer.MaxNormProperty])
+            .ToArray();
 
     private static async Task<int> CountAsync(string code, string id, params (string Option, string Value)[] options) =>
         (await AnalyzeAsync(code, options)).Count(d => d.Id == id);
