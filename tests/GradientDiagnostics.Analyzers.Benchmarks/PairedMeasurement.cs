@@ -18,8 +18,8 @@ public static class PairedMeasurement
         var overhead = new List<double>();
         var overheadAboveFloor = new List<double>();
 
-        // Two unmeasured rounds first: Roslyn's own code is still being JIT-compiled and tiered up.
-        for (var round = -2; round < rounds; round++)
+        // Three unmeasured rounds first: Roslyn's own code is still being JIT-compiled and tiered up.
+        for (var round = -3; round < rounds; round++)
         {
             var (w1, c1) = Measure(() => benchmarks.Compile());
             var (w2, c2) = Measure(() => benchmarks.CompileWithNoOpAnalyzer());

@@ -164,10 +164,10 @@ public class OptionTests
         Assert.Equal(["1.0"], await MaxNormsAsync(unclipped, ("default_clip_norm", "-2")));
     }
 
-    private static async Task<string?[]> MaxNormsAsync(string code, params (string Option, string Value)[] options) =>
+    private static async Task<string[]> MaxNormsAsync(string code, params (string Option, string Value)[] options) =>
         (await AnalyzeAsync(code, options))
             .Where(d => d.Id == "GD0001")
-            .Select(d => d.Properties[MissingGradientClippingAnalyzer.MaxNormProperty])
+            .Select(d => d.Properties[MissingGradientClippingAnalyzer.MaxNormProperty] ?? "(none)")
             .ToArray();
 
     private static async Task<int> CountAsync(string code, string id, params (string Option, string Value)[] options) =>
