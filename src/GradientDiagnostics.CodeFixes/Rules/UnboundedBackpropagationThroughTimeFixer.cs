@@ -26,6 +26,9 @@ namespace GradientDiagnostics.CodeFixes;
 public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
 {
     private const string EquivalenceKey = RuleIdentifiers.UnboundedBackpropagationThroughTime + ".DetachCarriedState";
+    private const string DetachName = "detach";
+    private const string MoveToOuterDisposeScope = "MoveToOuterDisposeScope";
+    private const string DetachFromDisposeScope = "DetachFromDisposeScope";
 
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.UnboundedBackpropagationThroughTime);
 
@@ -58,10 +61,13 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
     private static async Task<Document> ApplyAsync(Document document, ImmutableArray<Diagnostic> diagnostics, CancellationToken cancellationToken)
     {
         var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        if (root is null)
+        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
+        if (root is null || model is null || TorchSharpSymbols.TryCreate(model.Compilation) is not { } symbols)
         {
             return document;
         }
+
+        var semantics = new Semantics(model, symbols, cancellationToken);
 
         var plans = diagnostics.Select(d => Plan.TryCreate(root, d)).OfType<Plan>()
             .GroupBy(p => (p.Anchor, p.Mode))
@@ -75,18 +81,282 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
         var endOfLine = root.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia)).ToString();
         var lineBreak = endOfLine.Length == 0 ? SyntaxFactory.ElasticCarriageReturnLineFeed : SyntaxFactory.ElasticEndOfLine(endOfLine);
         var insertions = new Dictionary<SyntaxNode, (string Mode, List<StatementSyntax> Statements)>();
+        var scopeMoves = new HashSet<SyntaxNode>();
         foreach (var (anchor, mode, carriers) in plans)
         {
-            insertions[anchor] = (mode, carriers.Select(c => DetachStatement(c, justStored: mode == Analyzer.InsertAfterStatement, lineBreak)).ToList());
+            var statements = new List<StatementSyntax>();
+            foreach (var carrier in carriers)
+            {
+                // A state stored as X.MoveToOuterDisposeScope() is detached as X.detach().MoveToOuterDisposeScope(): a detach
+                // added after the store would be created inside the dispose scope and freed before the next iteration reads it.
+                if (mode == Analyzer.InsertAfterStatement && ScopeMovesOfStoredValue((StatementSyntax)anchor, carrier, semantics) is { } moves)
+                {
+                    scopeMoves.UnionWith(moves);
+                    continue;
+                }
+
+                var keepAlive = KeepAliveCall(carrier, anchor, mode, semantics);
+                statements.Add(DetachStatement(carrier, justStored: mode == Analyzer.InsertAfterStatement, keepAlive, lineBreak));
+            }
+
+            if (statements.Count > 0)
+            {
+                insertions[anchor] = (mode, statements);
+            }
         }
 
         var blocks = insertions
             .Select(i => i.Value.Mode == Analyzer.InsertAfterStatement ? i.Key.Parent as BlockSyntax : BodyBlock(i.Key))
             .OfType<BlockSyntax>()
             .Distinct();
-        var rewritten = root.ReplaceNodes(blocks, (original, current) => Insert(original, current, insertions));
+        var rewritten = root.ReplaceNodes(
+            blocks.Cast<SyntaxNode>().Concat(scopeMoves),
+            (original, current) => original is BlockSyntax block ? Insert(block, (BlockSyntax)current, insertions) : DetachBeforeScopeMove(current));
         var formatted = await Formatter.FormatAsync(document.WithSyntaxRoot(rewritten), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
         return formatted;
+    }
+
+    /// <summary>
+    /// The dispose-scope moves (<c>X.MoveToOuterDisposeScope()</c>, <c>X.DetachFromDisposeScope()</c>) that produce the
+    /// value the store statement puts into the carrier, one per tensor of the state; null when the stored value is anything else.
+    /// </summary>
+    private static List<ExpressionSyntax>? ScopeMovesOfStoredValue(StatementSyntax store, Carrier carrier, Semantics semantics)
+    {
+        var stored = store.DescendantNodesAndSelf(n => n is not AnonymousFunctionExpressionSyntax and not LocalFunctionStatementSyntax)
+            .OfType<AssignmentExpressionSyntax>()
+            .Where(a => a.IsKind(SyntaxKind.SimpleAssignmentExpression))
+            .Select(a => StoredInto(a.Left, a.Right, carrier.Expression))
+            .FirstOrDefault(v => v is not null);
+        if (stored is null)
+        {
+            return null;
+        }
+
+        var isTuple = carrier.Kind.StartsWith(Analyzer.TupleKind, System.StringComparison.Ordinal) || carrier.Kind.StartsWith(Analyzer.NullableTupleKind, System.StringComparison.Ordinal);
+        var parts = isTuple
+            ? (Unparenthesize(stored) is TupleExpressionSyntax tuple ? tuple.Arguments.Select(a => a.Expression).ToList() : null)
+            : new List<ExpressionSyntax> { stored };
+        if (parts is null)
+        {
+            return null;
+        }
+
+        var moves = new List<ExpressionSyntax>();
+        foreach (var part in parts)
+        {
+            if (ScopeMove(Unparenthesize(part), semantics) is not { } move)
+            {
+                return null;
+            }
+
+            moves.Add(move);
+        }
+
+        return moves;
+    }
+
+    /// <summary>The expression a (possibly deconstructing) assignment stores into <paramref name="carrier"/>.</summary>
+    private static ExpressionSyntax? StoredInto(ExpressionSyntax left, ExpressionSyntax right, string carrier)
+    {
+        if (left.ToString() == carrier)
+        {
+            return right;
+        }
+
+        if (left is TupleExpressionSyntax targets && Unparenthesize(right) is TupleExpressionSyntax values && targets.Arguments.Count == values.Arguments.Count)
+        {
+            for (var i = 0; i < targets.Arguments.Count; i++)
+            {
+                if (StoredInto(targets.Arguments[i].Expression, values.Arguments[i].Expression, carrier) is { } found)
+                {
+                    return found;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static ExpressionSyntax Unparenthesize(ExpressionSyntax expression)
+    {
+        while (expression is ParenthesizedExpressionSyntax parenthesized)
+        {
+            expression = parenthesized.Expression;
+        }
+
+        return expression;
+    }
+
+    /// <summary><c>X.MoveToOuterDisposeScope()</c> or <c>X?.DetachFromDisposeScope()</c> on a TorchSharp tensor, else null.</summary>
+    private static ExpressionSyntax? ScopeMove(ExpressionSyntax expression, Semantics semantics)
+    {
+        var invocation = expression switch
+        {
+            InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax } call => call,
+            ConditionalAccessExpressionSyntax { WhenNotNull: InvocationExpressionSyntax { Expression: MemberBindingExpressionSyntax } call } => call,
+            _ => null,
+        };
+        if (invocation is null || invocation.ArgumentList.Arguments.Count != 0
+            || semantics.Model.GetSymbolInfo(invocation, semantics.CancellationToken).Symbol is not IMethodSymbol { Name: MoveToOuterDisposeScope or DetachFromDisposeScope } method
+            || !semantics.Symbols.IsTensor(method.ContainingType))
+        {
+            return null;
+        }
+
+        return expression;
+    }
+
+    /// <summary>Puts <c>.detach()</c> in front of the dispose-scope move, so the detached tensor is the one kept alive.</summary>
+    private static SyntaxNode DetachBeforeScopeMove(SyntaxNode move)
+    {
+        switch (move)
+        {
+            case InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access } call:
+                var detached = SyntaxFactory.InvocationExpression(
+                    SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, access.Expression.WithoutTrailingTrivia(), SyntaxFactory.IdentifierName(DetachName)));
+                return call.WithExpression(access.WithExpression(detached.WithTrailingTrivia(access.Expression.GetTrailingTrivia())));
+            case ConditionalAccessExpressionSyntax { WhenNotNull: InvocationExpressionSyntax { Expression: MemberBindingExpressionSyntax binding } call } conditional:
+                var detachBinding = SyntaxFactory.InvocationExpression(SyntaxFactory.MemberBindingExpression(SyntaxFactory.IdentifierName(DetachName)));
+                var moved = call.WithExpression(SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, detachBinding, binding.Name));
+                return conditional.WithWhenNotNull(moved);
+            default:
+                return move;
+        }
+    }
+
+    /// <summary>
+    /// The call that keeps a tensor detached at the insertion point alive as long as the carrier holds it: none outside
+    /// dispose scopes; <c>MoveToOuterDisposeScope()</c> out of one per-iteration scope; <c>DetachFromDisposeScope()</c>
+    /// out of several, or for a field, property or <c>ref</c> parameter, whose value outlives every scope of the method.
+    /// </summary>
+    private static string? KeepAliveCall(Carrier carrier, SyntaxNode anchor, string mode, Semantics semantics)
+    {
+        var (block, precedingCount) = mode == Analyzer.InsertAfterStatement && anchor.Parent is BlockSyntax parent
+            ? (parent, parent.Statements.IndexOf((StatementSyntax)anchor) + 1)
+            : (BodyBlock(anchor), 0);
+        if (block is null)
+        {
+            return null;
+        }
+
+        var scopes = ActiveDisposeScopes(block, precedingCount, semantics);
+        if (scopes.Count == 0)
+        {
+            return null;
+        }
+
+        var declaration = CarrierDeclaration(carrier, anchor.SpanStart, semantics);
+        var narrower = declaration is null
+            ? scopes.Count
+            : scopes.Count(s => !s.Contains(declaration) && s.Container.AncestorsAndSelf().Any(a => (IsLoop(a) || IsFunction(a)) && !a.Span.Contains(declaration.Span)));
+        return narrower switch
+        {
+            0 => null,
+            1 when declaration is not null => MoveToOuterDisposeScope,
+            _ => DetachFromDisposeScope,
+        };
+    }
+
+    /// <summary>The dispose scopes open at the insertion point: earlier <c>using var s = NewDisposeScope();</c> in enclosing blocks and enclosing <c>using (NewDisposeScope())</c> statements, up to the enclosing function.</summary>
+    private static List<DisposeScopeRegion> ActiveDisposeScopes(BlockSyntax block, int precedingCount, Semantics semantics)
+    {
+        var scopes = new List<DisposeScopeRegion>();
+        AddUsingDeclarations(block, precedingCount);
+        for (SyntaxNode node = block; node.Parent is { } parent && !IsFunction(node); node = parent)
+        {
+            if (parent is UsingStatementSyntax @using && @using.Statement == node && CreatesDisposeScope(@using.Expression ?? @using.Declaration?.Variables.FirstOrDefault()?.Initializer?.Value))
+            {
+                scopes.Add(new DisposeScopeRegion(node, node.SpanStart));
+            }
+            else if (parent is BlockSyntax enclosing && node is StatementSyntax statement)
+            {
+                AddUsingDeclarations(enclosing, enclosing.Statements.IndexOf(statement));
+            }
+        }
+
+        return scopes;
+
+        void AddUsingDeclarations(BlockSyntax container, int count)
+        {
+            foreach (var statement in container.Statements.Take(count))
+            {
+                if (statement is LocalDeclarationStatementSyntax { UsingKeyword.RawKind: (int)SyntaxKind.UsingKeyword } declaration
+                    && declaration.Declaration.Variables.Any(v => CreatesDisposeScope(v.Initializer?.Value)))
+                {
+                    scopes.Add(new DisposeScopeRegion(container, declaration.Span.End));
+                }
+            }
+        }
+
+        bool CreatesDisposeScope(ExpressionSyntax? expression) =>
+            expression is not null && semantics.DisposeScope is not null
+            && SymbolEqualityComparer.Default.Equals(semantics.Model.GetTypeInfo(expression, semantics.CancellationToken).Type, semantics.DisposeScope);
+    }
+
+    /// <summary>Where a carrier held in a local or by-value parameter is declared; null for state that outlives the method (field, property, <c>ref</c> parameter).</summary>
+    private static SyntaxNode? CarrierDeclaration(Carrier carrier, int position, Semantics semantics)
+    {
+        var expression = SyntaxFactory.ParseExpression(carrier.Expression);
+        while (true)
+        {
+            switch (expression)
+            {
+                case MemberAccessExpressionSyntax access:
+                    expression = access.Expression;
+                    continue;
+                case ElementAccessExpressionSyntax element:
+                    expression = element.Expression;
+                    continue;
+                case IdentifierNameSyntax identifier:
+                    var symbol = semantics.Model.LookupSymbols(position, name: identifier.Identifier.ValueText).FirstOrDefault();
+                    var isCallLocal = symbol is ILocalSymbol || symbol is IParameterSymbol { RefKind: RefKind.None };
+                    return isCallLocal ? symbol!.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(semantics.CancellationToken) : null;
+                default:
+                    return null;
+            }
+        }
+    }
+
+    private static bool IsLoop(SyntaxNode node) =>
+        node is ForStatementSyntax or CommonForEachStatementSyntax or WhileStatementSyntax or DoStatementSyntax;
+
+    private static bool IsFunction(SyntaxNode node) =>
+        node is BaseMethodDeclarationSyntax or AccessorDeclarationSyntax or LocalFunctionStatementSyntax or AnonymousFunctionExpressionSyntax;
+
+    /// <summary>What the fix asks of the compilation: the document's semantic model and TorchSharp's types.</summary>
+    private sealed class Semantics
+    {
+        public Semantics(SemanticModel model, TorchSharpSymbols symbols, CancellationToken cancellationToken)
+        {
+            Model = model;
+            Symbols = symbols;
+            DisposeScope = model.Compilation.GetTypeByMetadataName("TorchSharp.DisposeScope");
+            CancellationToken = cancellationToken;
+        }
+
+        public SemanticModel Model { get; }
+
+        public TorchSharpSymbols Symbols { get; }
+
+        public INamedTypeSymbol? DisposeScope { get; }
+
+        public CancellationToken CancellationToken { get; }
+    }
+
+    /// <summary>Where a dispose scope is open: inside <see cref="Container"/>, from <see cref="Start"/> to its end.</summary>
+    private readonly struct DisposeScopeRegion
+    {
+        public DisposeScopeRegion(SyntaxNode container, int start)
+        {
+            Container = container;
+            Start = start;
+        }
+
+        public SyntaxNode Container { get; }
+
+        public int Start { get; }
+
+        public bool Contains(SyntaxNode node) => Container.Span.Contains(node.SpanStart) && node.SpanStart >= Start;
     }
 
     /// <summary>Rebuilds one block with the detach statements that belong after its anchor statements or at its start.</summary>
@@ -144,26 +414,28 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
     };
 
     /// <param name="justStored">The statement follows the store of a recurrent state, so a nullable tensor is known to be non-null there.</param>
-    private static StatementSyntax DetachStatement(Carrier carrier, bool justStored, SyntaxTrivia lineBreak)
+    /// <param name="keepAlive">A dispose-scope call appended to each detach, so the detached tensor outlives the scope it is created in.</param>
+    private static StatementSyntax DetachStatement(Carrier carrier, bool justStored, string? keepAlive, SyntaxTrivia lineBreak)
     {
         var e = carrier.Expression;
+        var detach = "detach()" + (keepAlive is null ? string.Empty : "." + keepAlive + "()");
         string text;
         if (carrier.Kind.StartsWith(Analyzer.NullableTupleKind, System.StringComparison.Ordinal))
         {
-            var elements = Elements(carrier.Kind.Substring(Analyzer.NullableTupleKind.Length), i => $"{e}.Value.Item{i}.detach()");
+            var elements = Elements(carrier.Kind.Substring(Analyzer.NullableTupleKind.Length), i => $"{e}.Value.Item{i}.{detach}");
             text = $"{e} = {e}.HasValue ? ({elements}) : null;";
         }
         else if (carrier.Kind.StartsWith(Analyzer.TupleKind, System.StringComparison.Ordinal))
         {
-            text = $"{e} = ({Elements(carrier.Kind.Substring(Analyzer.TupleKind.Length), i => $"{e}.Item{i}.detach()")});";
+            text = $"{e} = ({Elements(carrier.Kind.Substring(Analyzer.TupleKind.Length), i => $"{e}.Item{i}.{detach}")});";
         }
         else if (carrier.Kind == Analyzer.NullableTensorKind && !justStored)
         {
-            text = $"{e} = {e}?.detach();";
+            text = $"{e} = {e}?.{detach};";
         }
         else
         {
-            text = $"{e} = {e}.detach();";
+            text = $"{e} = {e}.{detach};";
         }
 
         return SyntaxFactory.ParseStatement(text)

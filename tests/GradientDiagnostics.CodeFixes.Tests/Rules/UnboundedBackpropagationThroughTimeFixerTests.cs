@@ -481,8 +481,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                         optimizer.zero_grad();
                         loss.backward();
                         optimizer.step();
-                        hidden = h.DetachFromDisposeScope();
-                        hidden = hidden.detach();
+                        hidden = h.detach().DetachFromDisposeScope();
                     }
                 }
             }
@@ -709,6 +708,70 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
+    public async Task Detaches_the_dictionary_element_just_stored()
+    {
+        const string source = """
+            #nullable enable
+            using System.Collections.Generic;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class SessionRecommender
+            {
+                private readonly GRU gru = nn.GRU(32, 32, batchFirst: true);
+                private readonly Linear scores = nn.Linear(32, 1000);
+                private readonly optim.Optimizer optimizer;
+                private readonly Dictionary<string, Tensor> states = new();
+
+                public SessionRecommender() => optimizer = optim.Adagrad(gru.parameters(), 0.05);
+
+                public void OnClick(string session, Tensor features, long clicked)
+                {
+                    var state = states.TryGetValue(session, out var h) ? h : zeros(1, 1, 32);
+                    var (output, next) = gru.call(features, state);
+                    {|GD0002:states[session] = next|};
+                    var loss = nn.functional.cross_entropy(scores.call(output.view(1, -1)), tensor(new[] { clicked }));
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using System.Collections.Generic;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class SessionRecommender
+            {
+                private readonly GRU gru = nn.GRU(32, 32, batchFirst: true);
+                private readonly Linear scores = nn.Linear(32, 1000);
+                private readonly optim.Optimizer optimizer;
+                private readonly Dictionary<string, Tensor> states = new();
+
+                public SessionRecommender() => optimizer = optim.Adagrad(gru.parameters(), 0.05);
+
+                public void OnClick(string session, Tensor features, long clicked)
+                {
+                    var state = states.TryGetValue(session, out var h) ? h : zeros(1, 1, 32);
+                    var (output, next) = gru.call(features, state);
+                    states[session] = next;
+                    states[session] = states[session].detach();
+                    var loss = nn.functional.cross_entropy(scores.call(output.view(1, -1)), tensor(new[] { clicked }));
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
     public async Task Flagged_loop_fails_on_real_TorchSharp_and_the_fixed_loop_trains()
     {
         const string source = """
@@ -756,6 +819,315 @@ public class UnboundedBackpropagationThroughTimeFixerTests
 
         var loss = RunTrain(fixedSource, batches: 5);
         Assert.True(float.IsFinite(loss) && loss > 0, $"fixed loop ended with loss {loss}");
+    }
+
+    [Fact]
+    public async Task A_state_moved_out_of_the_iteration_dispose_scope_is_detached_before_the_move_and_trains_on_real_TorchSharp()
+    {
+        const string source = """
+            #nullable enable
+            using System.Linq;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class CharTrainer
+            {
+                public static float Train(int batches)
+                {
+                    manual_seed(7);
+                    var embed = nn.Embedding(30, 8);
+                    var gru = nn.GRU(8, 16);
+                    var head = nn.Linear(16, 30);
+                    var optimizer = optim.Adam(gru.parameters().Concat(head.parameters()).Concat(embed.parameters()), 1e-2);
+                    var text = randint(0, 30, new long[] { 20 * batches + 1, 4 });
+                    Tensor? hidden = null;
+                    var loss = float.NaN;
+                    for (var b = 0; b < batches; b++)
+                    {
+                        using var scope = NewDisposeScope();
+                        var input = text.narrow(0, 20 * b, 20);
+                        var target = text.narrow(0, 20 * b + 1, 20);
+                        optimizer.zero_grad();
+                        var (output, next) = gru.call(embed.call(input), hidden);
+                        {|GD0002:hidden = next.MoveToOuterDisposeScope()|};
+                        var batchLoss = nn.functional.cross_entropy(head.call(output).view(-1, 30), target.reshape(-1));
+                        batchLoss.backward();
+                        optimizer.step();
+                        loss = batchLoss.item<float>();
+                    }
+
+                    return loss;
+                }
+            }
+            """;
+        var flaggedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1");
+        var fixedSource = flaggedSource.Replace("hidden = next.MoveToOuterDisposeScope();", "hidden = next.detach().MoveToOuterDisposeScope();", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+
+        var flagged = Assert.Throws<TargetInvocationException>(() => RunTrain(flaggedSource, batches: 5));
+        Assert.Contains("backward through the graph a second time", flagged.InnerException!.Message, StringComparison.Ordinal);
+
+        // Detaching in a statement after the store creates the detached tensor inside the iteration's scope, which frees it.
+        var detachedInsideTheScope = flaggedSource.Replace(
+            "hidden = next.MoveToOuterDisposeScope();", "hidden = next.MoveToOuterDisposeScope();\n            hidden = hidden.detach();", StringComparison.Ordinal);
+        var freed = Assert.Throws<TargetInvocationException>(() => RunTrain(detachedInsideTheScope, batches: 5));
+        Assert.IsType<InvalidOperationException>(freed.InnerException);
+
+        var loss = RunTrain(fixedSource, batches: 5);
+        Assert.True(float.IsFinite(loss) && loss > 0, $"fixed loop ended with loss {loss}");
+    }
+
+    [Fact]
+    public async Task Lstm_tensors_moved_out_of_the_iteration_dispose_scope_are_each_detached_before_the_move_and_train_on_real_TorchSharp()
+    {
+        const string source = """
+            #nullable enable
+            using System.Linq;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class CharTrainer
+            {
+                public static float Train(int batches)
+                {
+                    manual_seed(7);
+                    var lstm = nn.LSTM(3, 16);
+                    var head = nn.Linear(16, 1);
+                    var optimizer = optim.Adam(lstm.parameters().Concat(head.parameters()), 1e-2);
+                    var series = randn(10 * batches, 4, 3);
+                    var targets = randn(10 * batches, 4, 1);
+                    var h = zeros(1, 4, 16);
+                    var c = zeros(1, 4, 16);
+                    var loss = float.NaN;
+                    for (var b = 0; b < batches; b++)
+                    {
+                        using var scope = NewDisposeScope();
+                        optimizer.zero_grad();
+                        var (output, h1, c1) = lstm.call(series.narrow(0, 10 * b, 10), (h, c));
+                        {|GD0002:(h, c) = (h1.MoveToOuterDisposeScope(), c1.MoveToOuterDisposeScope())|};
+                        var batchLoss = nn.functional.mse_loss(head.call(output), targets.narrow(0, 10 * b, 10));
+                        batchLoss.backward();
+                        optimizer.step();
+                        loss = batchLoss.item<float>();
+                    }
+
+                    return loss;
+                }
+            }
+            """;
+        var flaggedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1");
+        var fixedSource = flaggedSource.Replace(
+            "(h, c) = (h1.MoveToOuterDisposeScope(), c1.MoveToOuterDisposeScope());",
+            "(h, c) = (h1.detach().MoveToOuterDisposeScope(), c1.detach().MoveToOuterDisposeScope());",
+            StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+
+        var flagged = Assert.Throws<TargetInvocationException>(() => RunTrain(flaggedSource, batches: 5));
+        Assert.Contains("backward through the graph a second time", flagged.InnerException!.Message, StringComparison.Ordinal);
+        var loss = RunTrain(fixedSource, batches: 5);
+        Assert.True(float.IsFinite(loss) && loss > 0, $"fixed loop ended with loss {loss}");
+    }
+
+    [Fact]
+    public async Task A_tuple_state_field_stored_from_scope_detaches_is_detached_inside_the_tuple()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingModel
+            {
+                private readonly LSTM lstm = nn.LSTM(3, 16);
+                private readonly Linear head = nn.Linear(16, 1);
+                private readonly optim.Optimizer optimizer;
+                private (Tensor, Tensor)? state;
+
+                public StreamingModel()
+                {
+                    optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                }
+
+                public float Step(Tensor window, Tensor target)
+                {
+                    using var scope = NewDisposeScope();
+                    var (output, h, c) = lstm.call(window, state);
+                    {|GD0002:state = (h?.DetachFromDisposeScope(), c.DetachFromDisposeScope())|};
+                    var loss = nn.functional.mse_loss(head.call(output), target);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    return loss.item<float>();
+                }
+            }
+            """;
+        var fixedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1")
+            .Replace("state = (h?.DetachFromDisposeScope(), c.DetachFromDisposeScope());", "state = (h?.detach().DetachFromDisposeScope(), c.detach().DetachFromDisposeScope());", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task A_state_moved_out_before_it_is_stored_gets_its_detached_tensor_moved_out_too_and_trains_on_real_TorchSharp()
+    {
+        const string source = """
+            #nullable enable
+            using System.Linq;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class CharTrainer
+            {
+                public static float Train(int batches)
+                {
+                    manual_seed(7);
+                    var embed = nn.Embedding(30, 8);
+                    var gru = nn.GRU(8, 16);
+                    var head = nn.Linear(16, 30);
+                    var optimizer = optim.Adam(gru.parameters().Concat(head.parameters()).Concat(embed.parameters()), 1e-2);
+                    var text = randint(0, 30, new long[] { 20 * batches + 1, 4 });
+                    Tensor? hidden = null;
+                    var loss = float.NaN;
+                    for (var b = 0; b < batches; b++)
+                    {
+                        using var scope = NewDisposeScope();
+                        optimizer.zero_grad();
+                        var (output, next) = gru.call(embed.call(text.narrow(0, 20 * b, 20)), hidden);
+                        next.MoveToOuterDisposeScope();
+                        {|GD0002:hidden = next|};
+                        var batchLoss = nn.functional.cross_entropy(head.call(output).view(-1, 30), text.narrow(0, 20 * b + 1, 20).reshape(-1));
+                        batchLoss.backward();
+                        optimizer.step();
+                        loss = batchLoss.item<float>();
+                    }
+
+                    return loss;
+                }
+            }
+            """;
+        var fixedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1")
+            .Replace("hidden = next;", "hidden = next;\n            hidden = hidden.detach().MoveToOuterDisposeScope();", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+
+        var loss = RunTrain(fixedSource, batches: 5);
+        Assert.True(float.IsFinite(loss) && loss > 0, $"fixed loop ended with loss {loss}");
+    }
+
+    [Fact]
+    public async Task A_field_state_detached_inside_the_method_dispose_scope_is_detached_from_every_scope()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingForecaster
+            {
+                private readonly GRU gru = nn.GRU(3, 16);
+                private readonly Linear head = nn.Linear(16, 1);
+                private readonly optim.Optimizer optimizer;
+                private Tensor? hidden;
+
+                public StreamingForecaster()
+                {
+                    optimizer = optim.Adam(gru.parameters(), 1e-3);
+                }
+
+                public float Step(Tensor window, Tensor target)
+                {
+                    using var scope = NewDisposeScope();
+                    var (output, h) = gru.call(window, hidden);
+                    h.DetachFromDisposeScope();
+                    {|GD0002:hidden = h|};
+                    var loss = nn.functional.mse_loss(head.call(output), target);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    return loss.item<float>();
+                }
+            }
+            """;
+        var fixedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1")
+            .Replace("hidden = h;", "hidden = h;\n        hidden = hidden.detach().DetachFromDisposeScope();", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task A_dispose_scope_around_the_whole_loop_needs_no_move()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    using (NewDisposeScope())
+                    {
+                        for (var b = 0; b < batches.Length; b++)
+                        {
+                            Tensor output;
+                            {|GD0002:(output, hidden) = gru.call(batches[b], hidden)|};
+                            var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+        var fixedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1")
+            .Replace("(output, hidden) = gru.call(batches[b], hidden);", "(output, hidden) = gru.call(batches[b], hidden);\n                hidden = hidden.detach();", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task A_nullable_loop_state_read_after_the_store_is_detached_with_a_null_check_at_the_top_outside_the_iteration_scope()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    Tensor? hidden = null;
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        using var scope = NewDisposeScope();
+                        var (output, next) = gru.call(batches[b], hidden);
+                        {|GD0002:hidden = next.MoveToOuterDisposeScope()|};
+                        var loss = nn.functional.mse_loss(head.call(hidden[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        var fixedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1")
+            .Replace("using var scope = NewDisposeScope();", "hidden = hidden?.detach();\n            using var scope = NewDisposeScope();", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
     }
 
     /// <summary>Compiles user code against the real TorchSharp and runs its <c>CharTrainer.Train(batches)</c>.</summary>
