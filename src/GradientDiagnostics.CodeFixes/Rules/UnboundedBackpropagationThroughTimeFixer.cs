@@ -19,7 +19,9 @@ namespace GradientDiagnostics.CodeFixes;
 
 /// <summary>
 /// GD0002 fix: detach the carried state (<c>h = h.detach();</c>, every tensor of an LSTM state) where the analyzer
-/// found it safe — just after the store, or at the top of the training loop or method body.
+/// found it safe — just after the store, or at the top of the training loop or method body. The detached tensor lives as
+/// long as the state it replaces: a store from <c>X.MoveToOuterDisposeScope()</c> becomes
+/// <c>X.detach().MoveToOuterDisposeScope()</c>, and a detach inserted inside a narrower dispose scope is moved out of it.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(UnboundedBackpropagationThroughTimeFixer))]
 [Shared]

@@ -383,6 +383,95 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Detaching_before_moving_the_state_out_of_the_dispose_scope_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void TrainGru(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    Tensor? hidden = null;
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        using var scope = NewDisposeScope();
+                        var (output, next) = gru.call(batches[b], hidden);
+                        hidden = next.detach().MoveToOuterDisposeScope();
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+
+                public static void TrainLstm(Tensor[] batches, Tensor[] targets)
+                {
+                    var lstm = nn.LSTM(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var h = zeros(1, 16, 32);
+                    var c = zeros(1, 16, 32);
+                    (Tensor, Tensor)? state = null;
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        using var scope = NewDisposeScope();
+                        var (output, h1, c1) = lstm.call(batches[b], (h, c));
+                        (h, c) = (h1.detach().MoveToOuterDisposeScope(), c1.detach().MoveToOuterDisposeScope());
+                        var (_, h2, c2) = lstm.call(batches[b], state);
+                        state = (h2?.detach().DetachFromDisposeScope(), c2.detach().DetachFromDisposeScope());
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task A_nullable_loop_state_detached_with_a_null_check_at_the_top_of_the_loop_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    Tensor? hidden = null;
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        hidden = hidden?.detach();
+                        using var scope = NewDisposeScope();
+                        var (output, next) = gru.call(batches[b], hidden);
+                        hidden = next.MoveToOuterDisposeScope();
+                        var loss = nn.functional.mse_loss(head.call(hidden[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
     public async Task Detaching_the_next_input_token_does_not_detach_the_hidden_state()
     {
         const string source = """
