@@ -84,10 +84,10 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidConfiguration = Create(
         RuleIdentifiers.InvalidConfiguration,
         "GradientDiagnostics option is malformed",
-        "Option '{0}' has value '{1}' which is not valid: {2}; the default is used",
+        "Option '{0}' has value '{1}' which is not valid: {2}",
         RuleCategories.Configuration,
         DiagnosticSeverity.Warning,
-        "A gradient_diagnostics.* option in .editorconfig could not be read.");
+        "A gradient_diagnostics.* option in .editorconfig or a .globalconfig could not be read, so the rules run with the default in its place. Reported once per distinct option value, on the first source file that the value applies to.");
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description: description, helpLinkUri: HelpLink(id));

@@ -64,6 +64,19 @@ public sealed class GradientDiagnosticsOptions
         var errors = ImmutableArray.CreateBuilder<(string, string, string)>();
         var clipNorm = ReadPositiveNumber(options, DefaultClipNormKey, DefaultClipNormValue, errors);
         var ceiling = ReadPositiveNumber(options, MaxClipThresholdKey, DefaultMaxClipThresholdValue, errors);
+        if (clipNorm > ceiling)
+        {
+            // The GD0001 fix must not write a threshold that GD0007 reports; the ceiling is the largest one it may write.
+            var clipNormWasRead = errors.Count == 0 || errors[0].Item1 != DefaultClipNormKey;
+            if (clipNormWasRead && options.TryGetValue(DefaultClipNormKey, out var clipNormRaw) && !string.IsNullOrWhiteSpace(clipNormRaw))
+            {
+                var ceilingText = ceiling.ToString(CultureInfo.InvariantCulture);
+                errors.Add((DefaultClipNormKey, clipNormRaw, $"it is above {MaxClipThresholdKey} ({ceilingText}), so the GD0001 fix would write a threshold that GD0007 reports; {ceilingText} is used"));
+            }
+
+            clipNorm = ceiling;
+        }
+
         return new GradientDiagnosticsOptions(
             clipNorm,
             ceiling,
@@ -108,7 +121,7 @@ public sealed class GradientDiagnosticsOptions
 
         if (!double.TryParse(raw.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsNaN(value) || double.IsInfinity(value) || value <= 0)
         {
-            errors.Add((key, raw, "expected a finite number greater than 0"));
+            errors.Add((key, raw, $"expected a finite number greater than 0, such as {fallback.ToString(CultureInfo.InvariantCulture)}; the default {fallback.ToString(CultureInfo.InvariantCulture)} is used"));
             return fallback;
         }
 
@@ -133,7 +146,7 @@ public sealed class GradientDiagnosticsOptions
 
             if (!IsValidPattern(name))
             {
-                errors.Add((key, raw, $"'{name}' is not a fully-qualified method name such as MyCompany.Training.GradientTools.ClipAll (wildcard '*' allowed)"));
+                errors.Add((key, raw, $"'{name}' is not a fully-qualified method name such as MyCompany.Training.GradientTools.ClipAll (letters, digits, '_', '.' and the wildcard '*'); that entry is ignored"));
                 continue;
             }
 

@@ -1,0 +1,50 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using GradientDiagnostics.Analyzers.Benchmarks;
+using GradientDiagnostics.Testing;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+// 1. Per-analyzer telemetry of one analysed compilation: what each rule registered and how long it ran, in total
+//    and per kind of file.
+// 2. Compile vs compile + analyzers, paired and interleaved round by round, in wall and process CPU time; then
+//    each analyzer alone, on the whole codebase and on its non-recurrent files.
+// 3. The same pair (plus emit) under BenchmarkDotNet. Arguments: --rounds N (default 5), --skip-benchmarkdotnet;
+//    anything else goes to BenchmarkDotNet.
+var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).DefaultIfEmpty(5).First();
+var skipBenchmarkDotNet = args.Contains("--skip-benchmarkdotnet");
+var benchmarkArgs = args.Where((a, i) => a != "--skip-benchmarkdotnet" && a != "--rounds" && (i == 0 || args[i - 1] != "--rounds")).ToArray();
+
+var trees = AnalyzerOverheadBenchmarks.CreateTrees();
+var analyzers = AnalyzerOverheadBenchmarks.CreateAnalyzers();
+Console.WriteLine($"Generated codebase: {trees.Length} files, {trees.Sum(t => t.GetText().Lines.Count)} lines; {analyzers.Length} analyzers");
+
+if (!await TelemetryReport.RunAsync(trees, analyzers))
+{
+    return 1;
+}
+
+var paired = new AnalyzerOverheadBenchmarks();
+paired.Setup();
+PairedMeasurement.Run(paired, rounds);
+Console.WriteLine();
+IsolatedCost.Run(trees, analyzers);
+if (skipBenchmarkDotNet)
+{
+    return 0;
+}
+
+var summary = BenchmarkRunner.Run<AnalyzerOverheadBenchmarks>(args: benchmarkArgs);
+var means = summary.Reports.ToDictionary(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name, r => r.ResultStatistics?.Mean);
+if (means.GetValueOrDefault(nameof(AnalyzerOverheadBenchmarks.Compile)) is double compile
+    && means.GetValueOrDefault(nameof(AnalyzerOverheadBenchmarks.CompileWithNoOpAnalyzer)) is double floor
+    && means.GetValueOrDefault(nameof(AnalyzerOverheadBenchmarks.CompileWithAnalyzers)) is double analysed
+    && means.GetValueOrDefault(nameof(AnalyzerOverheadBenchmarks.CompileAndEmit)) is double emit)
+{
+    Console.WriteLine(string.Create(
+        CultureInfo.InvariantCulture,
+        $"BenchmarkDotNet (wall-clock means): analyzer overhead {100 * (analysed - compile) / compile:F1}% of compile ({compile / 1e6:F0} ms), {100 * (analysed - compile) / emit:F1}% of compile + emit ({emit / 1e6:F0} ms), {100 * (analysed - floor) / compile:F1}% of compile above the no-op floor; target <= 5%"));
+}
+
+return 0;
