@@ -46,6 +46,10 @@ public sealed class SourceMethodBodies
         }
     }
 
+    /// <summary>The operation for a syntax node of this compilation (e.g. a field initializer found through a symbol); null for other trees.</summary>
+    public IOperation? GetOperation(SyntaxNode syntax, CancellationToken cancellationToken) =>
+        compilation.ContainsSyntaxTree(syntax.SyntaxTree) ? GetSemanticModel(syntax.SyntaxTree).GetOperation(syntax, cancellationToken) : null;
+
     /// <summary>
     /// True when <paramref name="method"/>'s body, or a source method it calls (up to <paramref name="maxDepth"/> calls deep),
     /// contains an invocation matching <paramref name="predicate"/>. <paramref name="key"/> names the predicate for caching.

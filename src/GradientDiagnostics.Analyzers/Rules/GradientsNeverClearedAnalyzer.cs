@@ -1,0 +1,51 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>
+/// GD0008: a loop repeats backward() and an optimizer's step() but never clears that optimizer's gradients.
+/// Any zero_grad() in the loop body that can clear them counts — the optimizer's own, a module's, <c>p.grad.zero_()</c>,
+/// or a source helper reaching one — so deliberate accumulation (<c>if (…) { opt.step(); opt.zero_grad(); }</c>) is fine.
+/// Reported on the step() call; additional location [0] is the loop whose body the fix clears gradients at the top of.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class GradientsNeverClearedAnalyzer : GradientDiagnosticsAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.GradientsNeverCleared);
+
+    protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols) =>
+        TrainingSteps.RegisterTrainingMethodAction(context, symbols, (block, trainingSteps, method) =>
+        {
+            foreach (var step in method.Steps)
+            {
+                if (step.Loop is not { } loop
+                    || method.GradientClears.Any(clear => TrainingSteps.Contains(loop.Body, clear) && Clears(trainingSteps.Symbols, clear, step.StepCall)))
+                {
+                    continue;
+                }
+
+                block.ReportDiagnostic(Diagnostic.Create(
+                    DiagnosticDescriptors.GradientsNeverCleared,
+                    step.StepCall.Syntax.GetLocation(),
+                    ImmutableArray.Create(loop.Syntax.GetLocation()),
+                    step.StepCall.Syntax.ToString()));
+            }
+        });
+
+    /// <summary>Whether <paramref name="clear"/> can clear what <paramref name="stepCall"/> applies: only another optimizer's zero_grad() cannot.</summary>
+    private static bool Clears(TorchSharpSymbols symbols, IInvocationOperation clear, IInvocationOperation stepCall)
+    {
+        if (!symbols.IsZeroGrad(clear.TargetMethod) || !symbols.IsOptimizer(clear.TargetMethod.ContainingType))
+        {
+            return true;
+        }
+
+        var cleared = TrainingSteps.ReferencedSymbol(clear.Instance);
+        var stepped = TrainingSteps.ReferencedSymbol(stepCall.Instance);
+        return cleared is null || stepped is null || SymbolEqualityComparer.Default.Equals(cleared, stepped);
+    }
+}

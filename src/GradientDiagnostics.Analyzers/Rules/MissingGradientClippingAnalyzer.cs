@@ -1,0 +1,45 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>
+/// GD0001: a recurrent training step with no gradient clipping between backward() and step().
+/// Reported on the optimizer's step() call. Additional locations, for the fix: [0] the backward() after which to clip,
+/// [1] (when recoverable) the expression the optimizer's parameters came from.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.MissingGradientClipping);
+
+    protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols) =>
+        TrainingSteps.RegisterTrainingMethodAction(context, symbols, (block, trainingSteps, method) =>
+        {
+            foreach (var step in method.Steps)
+            {
+                // A clip anywhere in the step counts here: a misplaced one is GD0006's to report.
+                if (method.Clips.Any(clip => TrainingMethod.IsInStep(clip, step) || TrainingMethod.IsBetweenBackwardAndStep(clip, step))
+                    || !trainingSteps.IsRecurrent(step, block.CancellationToken))
+                {
+                    continue;
+                }
+
+                var additional = ImmutableArray.CreateBuilder<Location>();
+                additional.Add(step.LastBackward.Syntax.GetLocation());
+                var parameterSources = trainingSteps.OptimizerParameterArguments(step, block.CancellationToken);
+                if (parameterSources.Length == 1)
+                {
+                    additional.Add(parameterSources[0].Syntax.GetLocation());
+                }
+
+                block.ReportDiagnostic(Diagnostic.Create(
+                    DiagnosticDescriptors.MissingGradientClipping,
+                    step.StepCall.Syntax.GetLocation(),
+                    additional,
+                    step.StepCall.Syntax.ToString()));
+            }
+        });
+}

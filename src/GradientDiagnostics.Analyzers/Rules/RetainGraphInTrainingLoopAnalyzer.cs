@@ -1,0 +1,60 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>
+/// GD0009: <c>backward(retain_graph: true)</c> (named, or a positional constant) inside a loop that also steps an optimizer.
+/// Not reported outside loops, nor when a later backward() in the same iteration releases the graph (two losses sharing one graph).
+/// Reported on the backward() call.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class RetainGraphInTrainingLoopAnalyzer : GradientDiagnosticsAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.RetainGraphInTrainingLoop);
+
+    protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols) =>
+        TrainingSteps.RegisterTrainingMethodAction(context, symbols, (block, _, method) =>
+        {
+            foreach (var backward in method.Backwards)
+            {
+                if (!RetainsGraph(backward))
+                {
+                    continue;
+                }
+
+                var trainingLoop = TrainingLoopOf(method, backward);
+                if (trainingLoop is null)
+                {
+                    continue;
+                }
+
+                var releasedLater = method.Backwards.Any(other =>
+                    other != backward
+                    && !RetainsGraph(other)
+                    && other.Syntax.SpanStart > backward.Syntax.SpanStart
+                    && TrainingSteps.Contains(trainingLoop.Body, other));
+                if (!releasedLater)
+                {
+                    block.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.RetainGraphInTrainingLoop, backward.Syntax.GetLocation()));
+                }
+            }
+        });
+
+    /// <summary>The innermost loop around <paramref name="backward"/> (or around the step() whose closure holds it) that also steps an optimizer.</summary>
+    private static ILoopOperation? TrainingLoopOf(TrainingMethod method, IInvocationOperation backward)
+    {
+        var closureStep = method.OptimizerSteps.FirstOrDefault(step => TrainingSteps.Contains(step, backward));
+        var loops = TrainingSteps.EnclosingLoops(closureStep ?? (IOperation)backward, method.Root);
+        return loops.FirstOrDefault(loop => method.OptimizerSteps.Any(step => TrainingSteps.Contains(loop.Body, step)));
+    }
+
+    private static bool RetainsGraph(IInvocationOperation backward) =>
+        backward.Arguments.Any(argument =>
+            argument.ArgumentKind == ArgumentKind.Explicit
+            && argument.Parameter?.Name == "retain_graph"
+            && TrainingSteps.Unwrap(argument.Value).ConstantValue is { HasValue: true, Value: true });
+}

@@ -1,0 +1,319 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using GradientDiagnostics.Analyzers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Editing;
+using Microsoft.CodeAnalysis.Formatting;
+using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Simplification;
+
+namespace GradientDiagnostics.CodeFixes;
+
+/// <summary>
+/// GD0003/GD0004: inserts an explicit initialisation of the recurrent module — orthogonal <c>weight_hh*</c> (identity for a
+/// ReLU RNN), Xavier <c>weight_ih*</c>, zero biases and, for LSTM, a forget-gate bias of 1 — under <c>no_grad</c>, iterating
+/// <c>named_parameters()</c> so every layer and direction is covered. In a model constructor it goes after
+/// <c>RegisterComponents()</c>; for a local, right after its declaration.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(DefaultRecurrentInitializationFixer))]
+[Shared]
+public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
+{
+    private const string EquivalenceKey = "GD0003.InitializeRecurrentWeights";
+
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(
+        RuleIdentifiers.DefaultVanillaRnnInitialization,
+        RuleIdentifiers.DefaultGatedRnnInitialization);
+
+    public override FixAllProvider GetFixAllProvider() => new InitializationFixAll();
+
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var plan = await PlanAsync(context.Document, context.Diagnostics[0], context.CancellationToken).ConfigureAwait(false);
+        if (plan is null)
+        {
+            return;
+        }
+
+        context.RegisterCodeFix(
+            CodeAction.Create(
+                $"Initialise '{plan.ModuleName}' explicitly (orthogonal recurrent weights{(plan.Kind == InitKind.Lstm ? ", forget-gate bias 1" : string.Empty)})",
+                cancellationToken => ApplyAsync(context.Document, [plan], cancellationToken),
+                EquivalenceKey),
+            context.Diagnostics[0]);
+    }
+
+    private static async Task<Document> ApplyAsync(Document document, IReadOnlyList<InitPlan> plans, CancellationToken cancellationToken)
+    {
+        var editor = await DocumentEditor.CreateAsync(document, cancellationToken).ConfigureAwait(false);
+        foreach (var plan in plans)
+        {
+            var block = BuildInitBlock(plan);
+            switch (plan.Anchor)
+            {
+                case GlobalStatementSyntax global:
+                    editor.InsertAfter(global, SyntaxFactory.GlobalStatement(block));
+                    break;
+                case StatementSyntax statement:
+                    editor.InsertAfter(statement, block);
+                    break;
+                case ConstructorDeclarationSyntax constructor:
+                    editor.ReplaceNode(constructor, (current, _) => AppendToBody((ConstructorDeclarationSyntax)current, block));
+                    break;
+            }
+        }
+
+        return editor.GetChangedDocument();
+    }
+
+    private static ConstructorDeclarationSyntax AppendToBody(ConstructorDeclarationSyntax constructor, StatementSyntax statement)
+    {
+        if (constructor.Body is { } body)
+        {
+            return constructor.WithBody(body.AddStatements(statement));
+        }
+
+        var existing = constructor.ExpressionBody is { } arrow
+            ? new StatementSyntax[] { SyntaxFactory.ExpressionStatement(arrow.Expression) }
+            : [];
+        return constructor
+            .WithExpressionBody(null)
+            .WithSemicolonToken(default)
+            .WithBody(SyntaxFactory.Block(existing.Append(statement)))
+            .WithAdditionalAnnotations(Formatter.Annotation);
+    }
+
+    private static async Task<InitPlan?> PlanAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    {
+        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
+        if (root is null || model is null || TorchSharpSymbols.TryCreate(model.Compilation) is not { } symbols)
+        {
+            return null;
+        }
+
+        var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
+        var creationSyntax = node.AncestorsAndSelf().FirstOrDefault(n => n is InvocationExpressionSyntax or ObjectCreationExpressionSyntax);
+        if (creationSyntax is null
+            || model.GetOperation(creationSyntax, cancellationToken) is not { } operation
+            || RecurrentModuleCreation.TryCreate(operation, symbols) is not { IsStoredDirectly: true } creation)
+        {
+            return null;
+        }
+
+        var kind = symbols.IsLstmModule(creation.ModuleType) ? InitKind.Lstm
+            : symbols.IsVanillaRecurrentModule(creation.ModuleType) && IsRelu(operation, symbols) ? InitKind.ReluRnn
+            : InitKind.Standard;
+
+        var anchor = FindAnchor(creationSyntax, creation.Storage!);
+        if (anchor is null)
+        {
+            return null;
+        }
+
+        var position = anchor is ConstructorDeclarationSyntax constructor ? constructor.Span.End : anchor.Span.End;
+        var member = anchor.AncestorsAndSelf().FirstOrDefault(n => n is BaseMethodDeclarationSyntax or CompilationUnitSyntax) ?? root;
+        var taken = new HashSet<string>(
+            member.DescendantTokens().Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText)
+                .Concat(model.LookupSymbols(position).Select(s => s.Name)));
+
+        var moduleName = creation.Storage!.Name;
+        var access = creation.Storage is IFieldSymbol or IPropertySymbol && !creation.Storage.IsStatic && ShadowedAt(model, position, creation.Storage)
+            ? "this." + moduleName
+            : moduleName;
+        return new InitPlan(anchor, access, moduleName, kind, Unique("name", taken), Unique("parameter", taken));
+    }
+
+    private static bool ShadowedAt(SemanticModel model, int position, ISymbol storage) =>
+        !model.LookupSymbols(position, name: storage.Name).Any(symbol => SymbolEqualityComparer.Default.Equals(symbol, storage));
+
+    private static string Unique(string name, HashSet<string> taken)
+    {
+        var candidate = name;
+        for (var i = 1; taken.Contains(candidate); i++)
+        {
+            candidate = name + i;
+        }
+
+        return candidate;
+    }
+
+    private static bool IsRelu(IOperation creation, TorchSharpSymbols symbols)
+    {
+        var arguments = creation switch
+        {
+            IInvocationOperation invocation => invocation.Arguments,
+            IObjectCreationOperation objectCreation => objectCreation.Arguments,
+            _ => ImmutableArray<IArgumentOperation>.Empty,
+        };
+        var nonLinearity = arguments.FirstOrDefault(argument => argument.Parameter?.Name == "nonLinearity");
+        if (nonLinearity?.Value.ConstantValue is not { HasValue: true } value || nonLinearity.Parameter!.Type is not INamedTypeSymbol enumType)
+        {
+            return false;
+        }
+
+        var relu = enumType.GetMembers("ReLU").OfType<IFieldSymbol>().FirstOrDefault();
+        return relu is { HasConstantValue: true } && Equals(relu.ConstantValue, value.Value);
+    }
+
+    /// <summary>
+    /// Where the init block goes: after RegisterComponents() in the constructor that creates a field (else after the creating statement),
+    /// after the declaration of a local, or at the end of the only constructor for a field initialiser.
+    /// </summary>
+    private static SyntaxNode? FindAnchor(SyntaxNode creationSyntax, ISymbol storage)
+    {
+        if (creationSyntax.Parent is EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax { Parent.Parent: FieldDeclarationSyntax } }
+            || creationSyntax.Parent is EqualsValueClauseSyntax { Parent: PropertyDeclarationSyntax })
+        {
+            var type = (TypeDeclarationSyntax?)creationSyntax.Ancestors().FirstOrDefault(n => n is TypeDeclarationSyntax);
+            var constructors = type?.Members.OfType<ConstructorDeclarationSyntax>().Where(c => !c.Modifiers.Any(SyntaxKind.StaticKeyword)).ToList();
+            if (constructors is not { Count: 1 } || (constructors[0].Body is null && constructors[0].ExpressionBody is null))
+            {
+                return null;
+            }
+
+            return constructors[0].Body is { } body && RegisterComponentsStatement(body.Statements) is { } register
+                ? register
+                : constructors[0];
+        }
+
+        var statement = creationSyntax.Ancestors().OfType<StatementSyntax>().FirstOrDefault();
+        if (statement is null)
+        {
+            return null;
+        }
+
+        if (statement.Parent is GlobalStatementSyntax global)
+        {
+            return global;
+        }
+
+        if (statement.Parent is not BlockSyntax block)
+        {
+            return null;
+        }
+
+        if (storage is IFieldSymbol or IPropertySymbol && block.Parent is ConstructorDeclarationSyntax)
+        {
+            var after = block.Statements.Skip(block.Statements.IndexOf(statement));
+            return RegisterComponentsStatement(after) ?? statement;
+        }
+
+        return statement;
+    }
+
+    private static StatementSyntax? RegisterComponentsStatement(IEnumerable<StatementSyntax> statements) =>
+        statements.FirstOrDefault(s => s is ExpressionStatementSyntax
+        {
+            Expression: InvocationExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "RegisterComponents" } or MemberAccessExpressionSyntax { Name.Identifier.ValueText: "RegisterComponents" } }
+        });
+
+    private static StatementSyntax BuildInitBlock(InitPlan plan)
+    {
+        var name = plan.NameVariable;
+        var parameter = plan.ParameterVariable;
+        var recurrentInit = plan.Kind == InitKind.ReluRnn
+            ? $"global::TorchSharp.torch.nn.init.eye_({parameter});"
+            : $"global::TorchSharp.torch.nn.init.orthogonal_({parameter});";
+        var biasBranches = plan.Kind == InitKind.Lstm
+            ? $$"""
+                else if ({{name}}.StartsWith("bias_ih", global::System.StringComparison.Ordinal))
+                {
+                    // Gate rows are i, f, g, o: starting the forget gate at b_ih + b_hh = 1 lets the cell remember by default.
+                    global::TorchSharp.torch.nn.init.zeros_({{parameter}});
+                    {{parameter}}[global::TorchSharp.torch.TensorIndex.Slice({{parameter}}.shape[0] / 4, {{parameter}}.shape[0] / 2)].fill_(1.0);
+                }
+                else if ({{name}}.StartsWith("bias", global::System.StringComparison.Ordinal))
+                {
+                    global::TorchSharp.torch.nn.init.zeros_({{parameter}});
+                }
+                """
+            : $$"""
+                else if ({{name}}.StartsWith("bias", global::System.StringComparison.Ordinal))
+                {
+                    global::TorchSharp.torch.nn.init.zeros_({{parameter}});
+                }
+                """;
+        var text = $$"""
+            using (global::TorchSharp.torch.no_grad())
+            {
+                foreach (var ({{name}}, {{parameter}}) in {{plan.Access}}.named_parameters())
+                {
+                    if ({{name}}.StartsWith("weight_hh", global::System.StringComparison.Ordinal))
+                    {
+                        {{recurrentInit}}
+                    }
+                    else if ({{name}}.StartsWith("weight_ih", global::System.StringComparison.Ordinal))
+                    {
+                        global::TorchSharp.torch.nn.init.xavier_uniform_({{parameter}});
+                    }
+            {{biasBranches}}
+                }
+            }
+            """;
+        return SyntaxFactory.ParseStatement(text)
+            .WithLeadingTrivia(SyntaxFactory.ElasticMarker)
+            .WithTrailingTrivia(SyntaxFactory.ElasticCarriageReturnLineFeed)
+            .WithAdditionalAnnotations(Formatter.Annotation, Simplifier.Annotation);
+    }
+
+    private enum InitKind
+    {
+        Standard,
+        ReluRnn,
+        Lstm,
+    }
+
+    private sealed class InitPlan
+    {
+        public InitPlan(SyntaxNode anchor, string access, string moduleName, InitKind kind, string nameVariable, string parameterVariable)
+        {
+            Anchor = anchor;
+            Access = access;
+            ModuleName = moduleName;
+            Kind = kind;
+            NameVariable = nameVariable;
+            ParameterVariable = parameterVariable;
+        }
+
+        public SyntaxNode Anchor { get; }
+
+        public string Access { get; }
+
+        public string ModuleName { get; }
+
+        public InitKind Kind { get; }
+
+        public string NameVariable { get; }
+
+        public string ParameterVariable { get; }
+    }
+
+    /// <summary>Applies every plan of a document in one edit, so that two modules initialised after the same RegisterComponents() do not conflict.</summary>
+    private sealed class InitializationFixAll : DocumentBasedFixAllProvider
+    {
+        protected override string GetFixAllTitle(FixAllContext fixAllContext) => "Initialise every recurrent module explicitly";
+
+        protected override async Task<Document?> FixAllAsync(FixAllContext fixAllContext, Document document, ImmutableArray<Diagnostic> diagnostics)
+        {
+            var plans = new List<InitPlan>();
+            foreach (var diagnostic in diagnostics.OrderBy(d => d.Location.SourceSpan.Start))
+            {
+                if (await PlanAsync(document, diagnostic, fixAllContext.CancellationToken).ConfigureAwait(false) is { } plan)
+                {
+                    plans.Add(plan);
+                }
+            }
+
+            return plans.Count == 0 ? document : await ApplyAsync(document, plans, fixAllContext.CancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,1216 @@
+using GradientDiagnostics.Analyzers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Testing;
+using Verify = GradientDiagnostics.Testing.TorchSharpAnalyzerVerifier<GradientDiagnostics.Analyzers.DefaultRecurrentInitializationAnalyzer>;
+
+namespace GradientDiagnostics.Analyzers.Tests.Rules;
+
+/// <summary>GD0003 (vanilla RNN/RNNCell) and GD0004 (LSTM/GRU and their cells) share one analyzer: default initialisation left in place.</summary>
+public class DefaultRecurrentInitializationAnalyzerTests
+{
+    private static DiagnosticResult Vanilla(int markup, string name) =>
+        new DiagnosticResult(DiagnosticDescriptors.DefaultVanillaRnnInitialization).WithLocation(markup).WithArguments(name);
+
+    private static DiagnosticResult Gated(int markup, string name, bool lstm) =>
+        new DiagnosticResult(DiagnosticDescriptors.DefaultGatedRnnInitialization).WithLocation(markup)
+            .WithArguments(name, lstm ? " and a forget-gate bias of 1" : string.Empty);
+
+    private static Task VerifyProgramAsync(string source, params DiagnosticResult[] expected)
+    {
+        var test = new Verify.Test { TestCode = source };
+        test.TestState.OutputKind = OutputKind.ConsoleApplication;
+        test.ExpectedDiagnostics.AddRange(expected);
+        return test.RunAsync(CancellationToken.None);
+    }
+
+    // ---------------------------------------------------------------- GD0003 positives
+
+    [Fact]
+    public async Task GD0003_model_with_a_vanilla_RNN_field_and_no_initialisation()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class SequenceRegressor : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+                private readonly Linear head;
+
+                public SequenceRegressor() : base(nameof(SequenceRegressor))
+                {
+                    rnn = {|#0:nn.RNN(1, 64, batchFirst: true)|};
+                    head = nn.Linear(64, 1);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var (y, _) = rnn.call(x);
+                    return head.call(y.select(1, -1));
+                }
+            }
+            """, Vanilla(0, "rnn"));
+    }
+
+    [Fact]
+    public async Task GD0003_top_level_training_script_with_a_default_RNN()
+    {
+        await VerifyProgramAsync("""
+            using System.Linq;
+            using static TorchSharp.torch;
+
+            var rnn = {|#0:nn.RNN(1, 16, batchFirst: true)|};
+            var head = nn.Linear(16, 1);
+            var optimizer = optim.SGD(rnn.parameters().Concat(head.parameters()), 0.05);
+            for (var step = 0; step < 20; step++)
+            {
+                optimizer.zero_grad();
+                var (output, _) = rnn.call(randn(4, 50, 1));
+                var loss = nn.functional.mse_loss(head.call(output.select(1, -1)), zeros(4, 1));
+                loss.backward();
+                optimizer.step();
+            }
+            """, Vanilla(0, "rnn"));
+    }
+
+    [Fact]
+    public async Task GD0003_RNNCell_created_through_using_static_nn_in_a_hand_unrolled_model()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp;
+            using static TorchSharp.torch;
+            using static TorchSharp.torch.nn;
+
+            sealed class Unrolled : Module<Tensor, Tensor>
+            {
+                private readonly TorchSharp.Modules.RNNCell cell = {|#0:RNNCell(8, 32, nonLinearity: NonLinearities.ReLU)|};
+
+                public Unrolled() : base("unrolled") => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    var h = zeros(x.shape[0], 32);
+                    for (long t = 0; t < x.shape[1]; t++)
+                    {
+                        h = cell.call(x.select(1, t), h);
+                    }
+
+                    return h;
+                }
+            }
+            """, Vanilla(0, "cell"));
+    }
+
+    [Fact]
+    public async Task GD0003_initialising_only_the_linear_head_does_not_initialise_the_RNN()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Classifier : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN encoder;
+                private readonly Linear output;
+
+                public Classifier() : base("classifier")
+                {
+                    encoder = {|#0:torch.nn.RNN(300, 128, numLayers: 2)|};
+                    output = nn.Linear(128, 10);
+                    RegisterComponents();
+                    using (no_grad())
+                    {
+                        nn.init.xavier_uniform_(output.weight);
+                        nn.init.zeros_(output.bias);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => output.call(encoder.call(x, null).Item2[-1]);
+            }
+            """, Vanilla(0, "encoder"));
+    }
+
+    [Fact]
+    public async Task GD0003_apply_that_only_initialises_linear_layers()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Tagger : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+                private readonly Linear proj;
+
+                public Tagger() : base("tagger")
+                {
+                    rnn = {|#0:nn.RNN(50, 100)|};
+                    proj = nn.Linear(100, 17);
+                    RegisterComponents();
+                    apply(module =>
+                    {
+                        if (module is Linear linear)
+                        {
+                            nn.init.kaiming_uniform_(linear.weight);
+                        }
+                    });
+                }
+
+                public override Tensor forward(Tensor x) => proj.call(rnn.call(x, null).Item1);
+            }
+            """, Vanilla(0, "rnn"));
+    }
+
+    [Fact]
+    public async Task GD0003_constructor_that_loads_covers_only_itself_the_default_constructor_trains_from_default_weights()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Forecaster : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+                private readonly Linear head;
+
+                public {|#1:Forecaster|}() : base(nameof(Forecaster))
+                {
+                    rnn = {|#0:nn.RNN(4, 32)|};
+                    head = nn.Linear(32, 1);
+                    RegisterComponents();
+                }
+
+                public Forecaster(string checkpoint) : this()
+                {
+                    load(checkpoint);
+                }
+
+                public override Tensor forward(Tensor x) => head.call(rnn.call(x, null).Item1[-1]);
+            }
+            """, Vanilla(0, "rnn").WithLocation(1));
+    }
+
+    [Fact]
+    public async Task GD0003_encoder_initialised_but_decoder_not()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Seq2Seq : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN encoder;
+                private readonly RNN decoder;
+
+                public Seq2Seq() : base("seq2seq")
+                {
+                    encoder = nn.RNN(16, 64);
+                    decoder = {|#0:nn.RNN(64, 64)|};
+                    RegisterComponents();
+                    using var guard = no_grad();
+                    foreach (var (name, p) in encoder.named_parameters())
+                    {
+                        if (name.StartsWith("weight_hh"))
+                        {
+                            nn.init.orthogonal_(p);
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var (_, h) = encoder.call(x, null);
+                    return decoder.call(x, h).Item1;
+                }
+            }
+            """, Vanilla(0, "decoder"));
+    }
+
+    [Fact]
+    public async Task GD0003_module_registered_by_name_without_a_field()
+    {
+        await Verify.VerifyAsync("""
+            using static TorchSharp.torch;
+
+            sealed class Dynamic : nn.Module<Tensor, Tensor>
+            {
+                public Dynamic(int layers) : base("dynamic")
+                {
+                    register_module("recurrent", {|#0:nn.RNN(10, 20, numLayers: layers)|});
+                }
+
+                public override Tensor forward(Tensor x) => x;
+            }
+            """, Vanilla(0, "recurrent"));
+    }
+
+    [Fact]
+    public async Task GD0003_RNN_cell_kept_in_a_ModuleList()
+    {
+        await VerifyProgramAsync("""
+            using static TorchSharp.torch;
+
+            var cell = {|#0:nn.RNNCell(3, 12)|};
+            var cells = new TorchSharp.Modules.ModuleList<TorchSharp.Modules.RNNCell>(cell);
+            foreach (var p in cell.parameters())
+            {
+                System.Console.WriteLine(p.shape[0]);
+            }
+            """, Vanilla(0, "cell"));
+    }
+
+    [Fact]
+    public async Task GD0003_initialising_helper_that_is_never_called_does_not_count()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            static class RecurrentInit
+            {
+                public static void Orthogonal(RNN rnn)
+                {
+                    foreach (var (name, p) in rnn.named_parameters())
+                    {
+                        nn.init.orthogonal_(p);
+                    }
+                }
+            }
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                public RNN Recurrent { get; }
+
+                public Model() : base("model")
+                {
+                    Recurrent = {|#0:nn.RNN(5, 5)|};
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => Recurrent.call(x, null).Item1;
+            }
+            """, Vanilla(0, "Recurrent"));
+    }
+
+    [Fact]
+    public async Task GD0003_initialising_another_models_parameters_does_not_count()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Student : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn = {|#0:nn.RNN(2, 8)|};
+                private readonly Linear teacherHead = nn.Linear(8, 8);
+
+                public Student() : base("student")
+                {
+                    RegisterComponents();
+                    foreach (var p in teacherHead.parameters())
+                    {
+                        p.requires_grad = false;
+                        p.normal_(0, 0.01);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """, Vanilla(0, "rnn"));
+    }
+
+    [Fact]
+    public async Task GD0003_without_the_configured_init_method_an_interface_initializer_is_opaque()
+    {
+        await Verify.VerifyAsync(InterfaceInitializerModel, Vanilla(0, "rnn"));
+    }
+
+    // ---------------------------------------------------------------- GD0003 negatives
+
+    [Fact]
+    public async Task GD0003_named_parameters_loop_in_the_constructor()
+    {
+        await Verify.VerifyAsync("""
+            using System;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class SequenceRegressor : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+
+                public SequenceRegressor(int hidden) : base(nameof(SequenceRegressor))
+                {
+                    rnn = nn.RNN(1, hidden, nonLinearity: nn.NonLinearities.ReLU, batchFirst: true);
+                    RegisterComponents();
+                    using (no_grad())
+                    {
+                        foreach (var (name, parameter) in rnn.named_parameters())
+                        {
+                            if (name.StartsWith("weight_hh", StringComparison.Ordinal))
+                            {
+                                nn.init.eye_(parameter);
+                            }
+                            else if (name.StartsWith("bias", StringComparison.Ordinal))
+                            {
+                                parameter.zero_();
+                            }
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_whole_model_initialised_through_this_named_parameters()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+                private readonly Linear head;
+
+                public Model() : base("model")
+                {
+                    rnn = nn.RNN(3, 16);
+                    head = nn.Linear(16, 1);
+                    RegisterComponents();
+                    foreach (var (name, p) in named_parameters())
+                    {
+                        if (p.dim() > 1)
+                        {
+                            nn.init.xavier_uniform_(p);
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => head.call(rnn.call(x, null).Item1);
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_initialised_by_a_helper_of_another_class()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            static class WeightInit
+            {
+                public static void Recurrent(nn.Module module)
+                {
+                    using var guard = no_grad();
+                    foreach (var (name, p) in module.named_parameters())
+                    {
+                        if (name.Contains("weight_hh"))
+                        {
+                            nn.init.orthogonal_(p);
+                        }
+                    }
+                }
+            }
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+
+                public Model() : base("model")
+                {
+                    rnn = nn.RNN(3, 16);
+                    RegisterComponents();
+                    WeightInit.Recurrent(rnn);
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_whole_model_passed_to_a_helper_of_another_class()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            static class Init
+            {
+                public static void Uniform(nn.Module model, double scale)
+                {
+                    foreach (var p in model.parameters())
+                    {
+                        p.uniform_(-scale, scale);
+                    }
+                }
+            }
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+
+                public Model() : base("model")
+                {
+                    rnn = nn.RNN(3, 16);
+                    RegisterComponents();
+                    Init.Uniform(this, 0.08);
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_load_state_dict_in_the_constructor()
+    {
+        await Verify.VerifyAsync("""
+            using System.Collections.Generic;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Pretrained : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+
+                public Pretrained(Dictionary<string, Tensor> weights) : base("pretrained")
+                {
+                    rnn = nn.RNN(3, 16);
+                    RegisterComponents();
+                    load_state_dict(weights);
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_cell_weight_properties_and_get_weight_hh_are_the_modules_parameters()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class TwoLevel : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNNCell cell;
+                private readonly RNN stack;
+
+                public TwoLevel() : base("two-level")
+                {
+                    cell = nn.RNNCell(4, 4);
+                    stack = nn.RNN(4, 4, numLayers: 2);
+                    RegisterComponents();
+                    using var guard = no_grad();
+                    nn.init.orthogonal_(cell.weight_hh);
+                    for (var layer = 0; layer < 2; layer++)
+                    {
+                        nn.init.orthogonal_(stack.get_weight_hh(layer));
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => stack.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_apply_with_a_recurrent_pattern_and_a_method_group()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN first;
+                private readonly RNNCell second;
+
+                public Model() : base("model")
+                {
+                    first = nn.RNN(3, 16);
+                    second = nn.RNNCell(16, 16);
+                    RegisterComponents();
+                    apply(InitRecurrent);
+                    apply(m =>
+                    {
+                        if (m is RNNCell c)
+                        {
+                            nn.init.orthogonal_(c.weight_hh);
+                        }
+                    });
+                }
+
+                private static void InitRecurrent(nn.Module module)
+                {
+                    switch (module)
+                    {
+                        case RNN rnn:
+                            foreach (var p in rnn.parameters())
+                            {
+                                nn.init.uniform_(p, -0.1, 0.1);
+                            }
+
+                            break;
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => second.call(first.call(x, null).Item1[-1], null);
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_every_constructor_initialises_through_this_chaining_or_loading()
+    {
+        await Verify.VerifyAsync("""
+            using System;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Forecaster : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+
+                private Forecaster(int hidden, bool unused) : base(nameof(Forecaster))
+                {
+                    rnn = nn.RNN(4, hidden);
+                    RegisterComponents();
+                }
+
+                public Forecaster(int hidden) : this(hidden, false)
+                {
+                    ResetParameters();
+                }
+
+                public Forecaster(string checkpoint) : this(32, false)
+                {
+                    load(checkpoint);
+                }
+
+                private void ResetParameters()
+                {
+                    foreach (var (name, p) in rnn.named_parameters())
+                    {
+                        if (name.StartsWith("weight", StringComparison.Ordinal))
+                        {
+                            nn.init.orthogonal_(p);
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_public_reset_method_is_trusted_to_be_called()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn = nn.RNN(3, 16);
+
+                public Model() : base("model") => RegisterComponents();
+
+                public void ResetParameters()
+                {
+                    foreach (var p in rnn.parameters())
+                    {
+                        nn.init.normal_(p, 0, 0.01);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_top_level_script_that_initialises_right_after_creation()
+    {
+        await VerifyProgramAsync("""
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            var rnn = nn.RNN(1, 16, batchFirst: true);
+            using (no_grad())
+            {
+                foreach (var (name, p) in rnn.named_parameters())
+                {
+                    if (name.StartsWith("weight_hh")) torch.nn.init.orthogonal_(p);
+                    else p.zero_();
+                }
+            }
+
+            var (output, _) = rnn.call(randn(4, 50, 1));
+            System.Console.WriteLine(output.shape[1]);
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_cells_in_a_ModuleList_that_is_loaded()
+    {
+        await VerifyProgramAsync("""
+            using static TorchSharp.torch;
+
+            var rnn = nn.RNNCell(3, 12);
+            var cells = new TorchSharp.Modules.ModuleList<TorchSharp.Modules.RNNCell>(rnn, nn.RNNCell(12, 12));
+            cells.load("cells.dat");
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_configured_init_method_counts()
+    {
+        await Verify.VerifyAsync(
+            InterfaceInitializerModel.Replace("{|#0:nn.RNN(3, 16)|}", "nn.RNN(3, 16)"),
+            "gradient_diagnostics.init_methods = Training.IWeightInitializer.Initialize\n");
+    }
+
+    [Fact]
+    public async Task GD0003_user_classes_named_RNN_and_RNNCell_are_not_TorchSharp()
+    {
+        await Verify.VerifyAsync("""
+            namespace MyNets
+            {
+                class RNN
+                {
+                    public RNN(int input, int hidden) { }
+                }
+
+                static class nn
+                {
+                    public static RNN RNNCell(int input, int hidden) => new RNN(input, hidden);
+                }
+
+                class Model
+                {
+                    private readonly RNN rnn = new RNN(1, 64);
+                    private readonly RNN cell = nn.RNNCell(1, 64);
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_non_recurrent_model_is_not_reported()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Mlp : nn.Module<Tensor, Tensor>
+            {
+                private readonly Linear hidden = nn.Linear(10, 64);
+                private readonly Conv1d conv = nn.Conv1d(1, 8, 3);
+                private readonly Linear output = nn.Linear(64, 1);
+
+                public Mlp() : base("mlp") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => output.call(nn.functional.relu(hidden.call(x)));
+            }
+            """);
+    }
+
+    // ---------------------------------------------------------------- GD0004 positives
+
+    [Theory]
+    [InlineData("LSTM", "nn.LSTM(2, 32, batchFirst: true)", "var (y, _, _) = recurrent.call(x); return y;", true)]
+    [InlineData("GRU", "nn.GRU(2, 32, numLayers: 2, bidirectional: true)", "return recurrent.call(x, null).Item1;", false)]
+    [InlineData("LSTMCell", "nn.LSTMCell(2, 32)", "return recurrent.call(x, null).Item1;", true)]
+    [InlineData("GRUCell", "nn.GRUCell(2, 32)", "return recurrent.call(x, null);", false)]
+    public async Task GD0004_gated_module_field_without_initialisation(string type, string factory, string forward, bool lstm)
+    {
+        var source = $$"""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly {{type}} recurrent;
+
+                public Model() : base("model")
+                {
+                    recurrent = {|#0:{{factory}}|};
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    {{forward}}
+                }
+            }
+            """;
+        await Verify.VerifyAsync(source, Gated(0, "recurrent", lstm));
+    }
+
+    [Fact]
+    public async Task GD0004_adding_problem_LSTM_without_initialisation()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class AddingModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+                private readonly Linear head;
+
+                public AddingModel(int hidden) : base(nameof(AddingModel))
+                {
+                    lstm = {|#0:nn.LSTM(2, hidden, batchFirst: true)|};
+                    head = nn.Linear(hidden, 1);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, _, _) = lstm.call(input);
+                    return head.call(output.select(1, -1));
+                }
+            }
+            """, Gated(0, "lstm", lstm: true));
+    }
+
+    [Fact]
+    public async Task GD0004_top_level_GRU_script()
+    {
+        await VerifyProgramAsync("""
+            using TorchSharp;
+
+            var gru = {|#0:torch.nn.GRU(10, 20, numLayers: 2)|};
+            var optimizer = torch.optim.Adam(gru.parameters());
+            var (y, h) = gru.call(torch.randn(5, 3, 10), null);
+            y.sum().backward();
+            optimizer.step();
+            """, Gated(0, "gru", lstm: false));
+    }
+
+    [Fact]
+    public async Task GD0004_LSTMCell_in_a_field_initialiser_with_two_constructors_one_without_init()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Decoder : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTMCell cell = {|#0:nn.LSTMCell(16, 16)|};
+
+                public Decoder() : base("decoder")
+                {
+                    RegisterComponents();
+                    foreach (var p in cell.parameters())
+                    {
+                        nn.init.uniform_(p, -0.1, 0.1);
+                    }
+                }
+
+                public {|#1:Decoder|}(string name) : base(name)
+                {
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => cell.call(x, null).Item1;
+            }
+            """, Gated(0, "cell", lstm: true).WithLocation(1));
+    }
+
+    [Fact]
+    public async Task GD0004_bias_only_initialisation_of_a_different_module_in_a_two_module_model()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Stacked : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lower;
+                private readonly GRU upper;
+
+                public Stacked() : base("stacked")
+                {
+                    lower = nn.LSTM(8, 8);
+                    upper = {|#0:nn.GRU(8, 8)|};
+                    RegisterComponents();
+                    foreach (var (name, p) in lower.named_parameters())
+                    {
+                        nn.init.zeros_(p);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => upper.call(lower.call(x, null).Item1, null).Item1;
+            }
+            """, Gated(0, "upper", lstm: false));
+    }
+
+    [Fact]
+    public async Task GD0004_initialisation_in_a_base_class_constructor_runs_before_the_module_exists()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            abstract class InitialisedModel : nn.Module<Tensor, Tensor>
+            {
+                protected InitialisedModel(string name) : base(name)
+                {
+                    foreach (var p in parameters())
+                    {
+                        nn.init.normal_(p);
+                    }
+                }
+            }
+
+            sealed class Model : InitialisedModel
+            {
+                private readonly GRU gru;
+
+                public Model() : base("model")
+                {
+                    gru = {|#0:nn.GRU(3, 3)|};
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => gru.call(x, null).Item1;
+            }
+            """, Gated(0, "gru", lstm: false));
+    }
+
+    [Fact]
+    public async Task GD0004_module_built_in_a_method_with_no_initialisation_anywhere()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            static class Factory
+            {
+                public static LSTM Build(int hidden)
+                {
+                    var lstm = {|#0:nn.LSTM(1, hidden)|};
+                    lstm.train();
+                    return lstm;
+                }
+            }
+            """, Gated(0, "lstm", lstm: true));
+    }
+
+    // ---------------------------------------------------------------- GD0004 negatives
+
+    [Fact]
+    public async Task GD0004_adding_problem_model_with_forget_gate_bias()
+    {
+        await Verify.VerifyAsync("""
+            using System;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class AddingModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+                private readonly Linear head;
+
+                public AddingModel(int hidden) : base(nameof(AddingModel))
+                {
+                    lstm = nn.LSTM(2, hidden, batchFirst: true);
+                    head = nn.Linear(hidden, 1);
+                    RegisterComponents();
+
+                    using var noGrad = no_grad();
+                    foreach (var (name, parameter) in lstm.named_parameters())
+                    {
+                        if (name.StartsWith("weight_hh", StringComparison.Ordinal))
+                        {
+                            nn.init.orthogonal_(parameter);
+                        }
+                        else if (name.StartsWith("bias", StringComparison.Ordinal))
+                        {
+                            parameter.zero_();
+                            parameter[TensorIndex.Slice(hidden, 2 * hidden)].fill_(1.0);
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, _, _) = lstm.call(input);
+                    return head.call(output.select(1, -1));
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_GRU_initialised_with_get_parameter_and_LINQ()
+    {
+        await Verify.VerifyAsync("""
+            using System.Linq;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly GRUCell cell;
+
+                public Model() : base("model")
+                {
+                    gru = nn.GRU(3, 16);
+                    cell = nn.GRUCell(16, 16);
+                    RegisterComponents();
+                    nn.init.orthogonal_(gru.get_parameter("weight_hh_l0"));
+                    foreach (var (_, p) in cell.named_parameters().Where(entry => entry.name.StartsWith("weight")).ToList())
+                    {
+                        nn.init.xavier_normal_(p);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => cell.call(gru.call(x, null).Item1[-1], null);
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_checkpoint_loaded_in_a_static_factory_of_the_model()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Tagger : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+
+                private Tagger() : base("tagger")
+                {
+                    lstm = nn.LSTM(100, 100, bidirectional: true);
+                    RegisterComponents();
+                }
+
+                public static Tagger FromCheckpoint(string path)
+                {
+                    var tagger = new Tagger();
+                    tagger.load(path);
+                    return tagger;
+                }
+
+                public override Tensor forward(Tensor x) => lstm.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_module_list_of_cells_initialised_through_modules()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Stack : nn.Module<Tensor, Tensor>
+            {
+                private readonly ModuleList<LSTMCell> cells = new ModuleList<LSTMCell>();
+
+                public Stack(int depth) : base("stack")
+                {
+                    for (var i = 0; i < depth; i++)
+                    {
+                        cells.Add(nn.LSTMCell(32, 32));
+                    }
+
+                    RegisterComponents();
+                    foreach (var module in modules())
+                    {
+                        if (module is LSTMCell cell)
+                        {
+                            nn.init.orthogonal_(cell.weight_hh);
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => x;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_parameters_copied_from_a_pretrained_module()
+    {
+        await Verify.VerifyAsync("""
+            using System.Linq;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class FineTuned : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+
+                public FineTuned(GRU pretrained) : base("fine-tuned")
+                {
+                    gru = nn.GRU(3, 16);
+                    RegisterComponents();
+                    using var guard = no_grad();
+                    foreach (var ((_, target), (_, source)) in gru.named_parameters().Zip(pretrained.named_parameters()))
+                    {
+                        target.copy_(source);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => gru.call(x, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_cell_weight_replaced_with_a_new_parameter()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Tied : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRUCell cell;
+
+                public Tied(Tensor recurrent) : base("tied")
+                {
+                    cell = nn.GRUCell(8, 8);
+                    cell.weight_hh = new Parameter(recurrent);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => cell.call(x, null);
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_local_module_initialised_by_a_local_function()
+    {
+        await VerifyProgramAsync("""
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            var lstm = nn.LSTM(4, 8);
+            Initialise(lstm);
+            var (y, _, _) = lstm.call(randn(5, 2, 4));
+            System.Console.WriteLine(y.shape[0]);
+
+            static void Initialise(LSTM module)
+            {
+                using var guard = no_grad();
+                foreach (var (name, p) in module.named_parameters())
+                {
+                    if (name.StartsWith("weight")) torch.nn.init.orthogonal_(p);
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_user_class_named_LSTM_is_not_TorchSharp()
+    {
+        await Verify.VerifyAsync("""
+            using static TorchSharp.torch;
+
+            class LSTM
+            {
+                public LSTM(int input, int hidden) { }
+            }
+
+            class GRU : nn.Module<Tensor, Tensor>
+            {
+                public GRU() : base("gru") { }
+                public override Tensor forward(Tensor x) => x;
+            }
+
+            static class Program
+            {
+                static void Main()
+                {
+                    var lstm = new LSTM(2, 32);
+                    var gru = new GRU();
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_no_TorchSharp_reference_registers_nothing()
+    {
+        await Verify.VerifyWithoutTorchSharpAsync("""
+            class LSTM { }
+            static class nn { public static LSTM LSTM(int a, int b) => new LSTM(); }
+            class C { LSTM l = nn.LSTM(1, 2); }
+            """);
+    }
+
+    [Fact]
+    public async Task Incomplete_code_does_not_make_the_analyzer_throw()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Broken : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+
+                public Broken() : base("broken")
+                {
+                    lstm = nn.LSTM(2, {|CS1525:)|};
+                    foreach (var p in {|CS0103:missing|}.parameters())
+                    {
+                        nn.init.orthogonal_(p);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => lstm.call(x, null).Item1;
+            }
+            """);
+    }
+
+    private const string InterfaceInitializerModel = """
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        namespace Training
+        {
+            public interface IWeightInitializer
+            {
+                void Initialize(nn.Module module);
+            }
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn;
+
+                public Model(IWeightInitializer initializer) : base("model")
+                {
+                    rnn = {|#0:nn.RNN(3, 16)|};
+                    RegisterComponents();
+                    initializer.Initialize(rnn);
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+        }
+        """;
+}

@@ -1,0 +1,955 @@
+using GradientDiagnostics.Analyzers;
+using Verify = GradientDiagnostics.Testing.TorchSharpAnalyzerVerifier<GradientDiagnostics.Analyzers.UnboundedBackpropagationThroughTimeAnalyzer>;
+
+namespace GradientDiagnostics.Analyzers.Tests.Rules;
+
+public class UnboundedBackpropagationThroughTimeAnalyzerTests
+{
+    /// <summary>A word-language-model in the shape of PyTorch's example: forward takes and returns the GRU hidden state.</summary>
+    private const string RnnLanguageModel = """
+        #nullable enable
+        using System;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        public sealed class RnnLanguageModel : nn.Module<Tensor, Tensor, (Tensor, Tensor)>
+        {
+            private readonly Embedding encoder;
+            private readonly GRU rnn;
+            private readonly Linear decoder;
+            private readonly int layers;
+            private readonly int hiddenSize;
+
+            public RnnLanguageModel(int tokens, int embedding, int hiddenSize, int layers) : base(nameof(RnnLanguageModel))
+            {
+                encoder = nn.Embedding(tokens, embedding);
+                rnn = nn.GRU(embedding, hiddenSize, layers);
+                decoder = nn.Linear(hiddenSize, tokens);
+                this.layers = layers;
+                this.hiddenSize = hiddenSize;
+                RegisterComponents();
+            }
+
+            public override (Tensor, Tensor) forward(Tensor input, Tensor hidden)
+            {
+                var embedded = encoder.call(input);
+                var (output, nextHidden) = rnn.call(embedded, hidden);
+                return (decoder.call(output), nextHidden);
+            }
+
+            public Tensor InitHidden(long batch) => zeros(layers, batch, hiddenSize);
+        }
+        """;
+
+    [Fact]
+    public async Task Word_language_model_carrying_hidden_across_batches_without_repackaging_is_reported()
+    {
+        var source = RnnLanguageModel + """
+
+            public static class Trainer
+            {
+                public static void TrainEpoch(RnnLanguageModel model, Tensor data, long bptt, long batch)
+                {
+                    var optimizer = optim.SGD(model.parameters(), 20.0);
+                    var hidden = model.InitHidden(batch);
+                    for (long i = 0; i < data.shape[0] - 1; i += bptt)
+                    {
+                        var input = data[TensorIndex.Slice(i, i + bptt)];
+                        var target = data[TensorIndex.Slice(i + 1, i + 1 + bptt)];
+                        optimizer.zero_grad();
+                        Tensor output;
+                        {|#0:(output, hidden) = model.call(input, hidden)|};
+                        var loss = nn.functional.cross_entropy(output.view(-1, output.shape[2]), target.reshape(-1));
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "model"));
+    }
+
+    [Fact]
+    public async Task Word_language_model_that_repackages_hidden_per_batch_is_not_reported()
+    {
+        var source = RnnLanguageModel + """
+
+            public static class Trainer
+            {
+                public static void TrainEpoch(RnnLanguageModel model, Tensor data, long bptt, long batch)
+                {
+                    var optimizer = optim.SGD(model.parameters(), 20.0);
+                    var hidden = model.InitHidden(batch);
+                    for (long i = 0; i < data.shape[0] - 1; i += bptt)
+                    {
+                        var input = data[TensorIndex.Slice(i, i + bptt)];
+                        var target = data[TensorIndex.Slice(i + 1, i + 1 + bptt)];
+                        optimizer.zero_grad();
+                        hidden = RepackageHidden(hidden);
+                        Tensor output;
+                        (output, hidden) = model.call(input, hidden);
+                        var loss = nn.functional.cross_entropy(output.view(-1, output.shape[2]), target.reshape(-1));
+                        loss.backward();
+                        nn.utils.clip_grad_norm_(model.parameters(), 0.25);
+                        optimizer.step();
+                    }
+                }
+
+                // Wraps hidden states in new tensors, to detach them from their history.
+                private static Tensor RepackageHidden(Tensor hidden) => hidden.detach();
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Hidden_state_reset_from_InitHidden_every_batch_is_not_reported()
+    {
+        var source = RnnLanguageModel + """
+
+            public static class Trainer
+            {
+                public static void Train(RnnLanguageModel model, Tensor[] batches, Tensor[] targets)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var epoch = 0; epoch < 5; epoch++)
+                    {
+                        for (var b = 0; b < batches.Length; b++)
+                        {
+                            var hidden = model.InitHidden(batches[b].shape[1]);
+                            optimizer.zero_grad();
+                            var (output, _) = model.call(batches[b], hidden);
+                            var loss = nn.functional.cross_entropy(output.view(-1, output.shape[2]), targets[b].reshape(-1));
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Lstm_state_deconstructed_and_fed_back_across_tbptt_windows_is_reported_once_for_both_tensors()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class SensorForecaster : nn.Module<Tensor, Tensor>
+            {
+                public readonly LSTM Lstm;
+                private readonly Linear head;
+
+                public SensorForecaster() : base(nameof(SensorForecaster))
+                {
+                    Lstm = nn.LSTM(8, 64, numLayers: 2, batchFirst: true);
+                    head = nn.Linear(64, 1);
+                    RegisterComponents();
+                }
+
+                public Tensor Head(Tensor features) => head.call(features);
+
+                public override Tensor forward(Tensor input) => throw new System.NotSupportedException();
+            }
+
+            public static class WindowTrainer
+            {
+                public static void Train(SensorForecaster model, Tensor series, Tensor targets, long window)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    var h = zeros(2, series.shape[0], 64);
+                    var c = zeros(2, series.shape[0], 64);
+                    for (long start = 0; start + window <= series.shape[1]; start += window)
+                    {
+                        using var scope = NewDisposeScope();
+                        var chunk = series.narrow(1, start, window);
+                        Tensor output;
+                        {|#0:(output, h, c) = model.Lstm.call(chunk, (h, c))|};
+                        var loss = nn.functional.mse_loss(model.Head(output), targets.narrow(1, start, window));
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        h.DetachFromDisposeScope();
+                        c.DetachFromDisposeScope();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("(h, c)", "Lstm"));
+    }
+
+    [Fact]
+    public async Task Lstm_state_detached_at_every_tbptt_window_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public static class WindowTrainer
+            {
+                public static void Train(Tensor series, Tensor targets, long window)
+                {
+                    var lstm = nn.LSTM(8, 64, batchFirst: true);
+                    var head = nn.Linear(64, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var h = zeros(1, series.shape[0], 64);
+                    var c = zeros(1, series.shape[0], 64);
+                    for (long start = 0; start + window <= series.shape[1]; start += window)
+                    {
+                        h = h.detach();
+                        c = c.detach();
+                        var (output, nextH, nextC) = lstm.call(series.narrow(1, start, window), (h, c));
+                        h = nextH;
+                        c = nextC;
+                        var loss = nn.functional.mse_loss(head.call(output), targets.narrow(1, start, window));
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Online_learner_keeping_gru_state_in_a_field_between_Train_calls_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class OnlineAnomalyModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly Linear head;
+                private readonly optim.Optimizer optimizer;
+                private Tensor? hidden;
+
+                public OnlineAnomalyModel() : base(nameof(OnlineAnomalyModel))
+                {
+                    gru = nn.GRU(16, 32, batchFirst: true);
+                    head = nn.Linear(32, 16);
+                    RegisterComponents();
+                    optimizer = optim.Adam(parameters(), 1e-3);
+                }
+
+                public override Tensor forward(Tensor input) => head.call(gru.call(input).Item1);
+
+                // Called once per incoming batch of telemetry.
+                public float Train(Tensor batch, Tensor next)
+                {
+                    optimizer.zero_grad();
+                    var (output, h) = gru.call(batch, hidden);
+                    {|#0:hidden = h|};
+                    var loss = nn.functional.mse_loss(head.call(output), next);
+                    loss.backward();
+                    optimizer.step();
+                    return loss.item<float>();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
+    public async Task Online_learner_that_detaches_the_field_state_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class OnlineAnomalyModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly Linear head;
+                private readonly optim.Optimizer optimizer;
+                private Tensor? hidden;
+
+                public OnlineAnomalyModel() : base(nameof(OnlineAnomalyModel))
+                {
+                    gru = nn.GRU(16, 32, batchFirst: true);
+                    head = nn.Linear(32, 16);
+                    RegisterComponents();
+                    optimizer = optim.Adam(parameters(), 1e-3);
+                }
+
+                public override Tensor forward(Tensor input) => head.call(gru.call(input).Item1);
+
+                public float Train(Tensor batch, Tensor next)
+                {
+                    optimizer.zero_grad();
+                    var (output, h) = gru.call(batch, hidden);
+                    this.hidden = h.detach();
+                    var loss = nn.functional.mse_loss(head.call(output), next);
+                    loss.backward();
+                    optimizer.step();
+                    return loss.item<float>();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task DetachFromDisposeScope_alone_does_not_detach_the_carried_state()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var rnn = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(rnn.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        using var scope = NewDisposeScope();
+                        var (output, h) = rnn.call(batches[b], hidden);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        {|#0:hidden = h.DetachFromDisposeScope()|};
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "rnn"));
+    }
+
+    [Fact]
+    public async Task MoveToOuterDisposeScope_in_a_helper_does_not_detach_the_carried_state()
+    {
+        const string source = """
+            #nullable enable
+            using System.Linq;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var rnn = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(rnn.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    foreach (var (batch, target) in batches.Zip(targets))
+                    {
+                        using var scope = NewDisposeScope();
+                        var (output, h) = rnn.call(batch, hidden);
+                        {|#0:hidden = KeepAlive(h)|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), target);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+
+                private static Tensor KeepAlive(Tensor state) => state.MoveToOuterDisposeScope();
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "rnn"));
+    }
+
+    [Fact]
+    public async Task Detaching_the_next_input_token_does_not_detach_the_hidden_state()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class CharModel : nn.Module<Tensor, Tensor, (Tensor, Tensor)>
+            {
+                private readonly Embedding embed;
+                private readonly GRU gru;
+                private readonly Linear output;
+
+                public CharModel(int vocabulary) : base(nameof(CharModel))
+                {
+                    embed = nn.Embedding(vocabulary, 32);
+                    gru = nn.GRU(32, 128);
+                    output = nn.Linear(128, vocabulary);
+                    RegisterComponents();
+                }
+
+                public override (Tensor, Tensor) forward(Tensor token, Tensor hidden)
+                {
+                    var (y, h) = gru.call(embed.call(token).unsqueeze(0), hidden);
+                    return (output.call(y.squeeze(0)), h);
+                }
+            }
+
+            public static class FreeRunningTrainer
+            {
+                public static void Train(CharModel model, Tensor text)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 2e-3);
+                    var hidden = zeros(1, 1, 128);
+                    var input = text[0].unsqueeze(0);
+                    for (long t = 1; t < text.shape[0]; t++)
+                    {
+                        optimizer.zero_grad();
+                        var (logits, h) = model.call(input, hidden);
+                        {|#0:hidden = h|};
+                        var loss = nn.functional.cross_entropy(logits, text[t].unsqueeze(0));
+                        loss.backward();
+                        optimizer.step();
+                        input = logits.argmax(-1).detach();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "model"));
+    }
+
+    [Fact]
+    public async Task LstmCell_state_tuple_carried_across_batches_is_reported_at_the_unrolled_store()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public static class CellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var cell = nn.LSTMCell(10, 20);
+                    var head = nn.Linear(20, 1);
+                    var optimizer = optim.SGD(cell.parameters(), 0.01);
+                    (Tensor, Tensor)? state = null;
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            {|#0:state = cell.call(x[t], state)|};
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(state!.Value.Item1), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("state", "cell"));
+    }
+
+    [Fact]
+    public async Task LstmCell_unrolled_over_one_sequence_with_state_reset_per_batch_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public static class CellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var cell = nn.LSTMCell(10, 20);
+                    var head = nn.Linear(20, 1);
+                    var optimizer = optim.SGD(cell.parameters(), 0.01);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        var x = sequences[b];
+                        var h = zeros(x.shape[1], 20);
+                        var c = zeros(x.shape[1], 20);
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            (h, c) = cell.call(x[t], (h, c));
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(h), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task GruCell_truncated_every_k_steps_with_detach_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class StreamTrainer
+            {
+                public static void Train(Tensor stream, Tensor targets, int k)
+                {
+                    var cell = nn.GRUCell(3, 24);
+                    var head = nn.Linear(24, 1);
+                    var optimizer = optim.Adam(cell.parameters(), 1e-3);
+                    var h = zeros(1, 24);
+                    var loss = zeros(1);
+                    for (long t = 0; t < stream.shape[0]; t++)
+                    {
+                        h = cell.call(stream[t].unsqueeze(0), h);
+                        loss = loss + nn.functional.mse_loss(head.call(h), targets[t].unsqueeze(0));
+                        if ((t + 1) % k == 0)
+                        {
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                            h = h.detach();
+                            loss = zeros(1);
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Backward_with_retain_graph_does_not_excuse_the_carried_state()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var rnn = nn.RNN(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(rnn.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        {|#0:(output, hidden) = rnn.call(batches[b], hidden)|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward(retain_graph: true);
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "rnn"));
+    }
+
+    [Fact]
+    public async Task State_holder_whose_Detach_method_detaches_its_tensors_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public sealed class LstmState
+            {
+                public LstmState(Tensor h, Tensor c) { H = h; C = c; }
+
+                public Tensor H { get; set; }
+
+                public Tensor C { get; set; }
+
+                public void Detach()
+                {
+                    H = H.detach();
+                    C = C.detach();
+                }
+            }
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var lstm = nn.LSTM(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var state = new LstmState(zeros(1, 16, 32), zeros(1, 16, 32));
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        var (output, h, c) = lstm.call(batches[b], (state.H, state.C));
+                        state.H = h;
+                        state.C = c;
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        state.Detach();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task State_holder_properties_carried_without_detach_are_reported_per_store()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public sealed class LstmState
+            {
+                public LstmState(Tensor h, Tensor c) { H = h; C = c; }
+
+                public Tensor H { get; set; }
+
+                public Tensor C { get; set; }
+            }
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var lstm = nn.LSTM(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var state = new LstmState(zeros(1, 16, 32), zeros(1, 16, 32));
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        var (output, h, c) = lstm.call(batches[b], (state.H, state.C));
+                        {|#0:state.H = h|};
+                        {|#1:state.C = c|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(
+            source,
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("H", "lstm"),
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(1).WithArguments("C", "lstm"));
+    }
+
+    [Fact]
+    public async Task In_place_detach_of_the_carried_state_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        (output, hidden) = gru.call(batches[b], hidden);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        hidden.detach_();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Sampling_loop_without_backward_may_carry_the_state()
+    {
+        var source = RnnLanguageModel + """
+
+            public static class Generator
+            {
+                public static long[] Sample(RnnLanguageModel model, long start, int length)
+                {
+                    using var noGrad = no_grad();
+                    var hidden = model.InitHidden(1);
+                    var input = tensor(new[] { start }).view(1, 1);
+                    var tokens = new long[length];
+                    for (var i = 0; i < length; i++)
+                    {
+                        Tensor logits;
+                        (logits, hidden) = model.call(input, hidden);
+                        var next = logits.view(-1).softmax(0).multinomial(1);
+                        tokens[i] = next.item<long>();
+                        input = next.view(1, 1);
+                    }
+
+                    return tokens;
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Encoder_state_handed_to_a_decoder_within_one_step_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class Seq2Seq : nn.Module<Tensor, Tensor, Tensor>
+            {
+                private readonly GRU encoder;
+                private readonly GRU decoder;
+                private readonly Linear project;
+
+                public Seq2Seq() : base(nameof(Seq2Seq))
+                {
+                    encoder = nn.GRU(16, 64);
+                    decoder = nn.GRU(16, 64);
+                    project = nn.Linear(64, 16);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor source, Tensor shiftedTarget)
+                {
+                    var (_, context) = encoder.call(source);
+                    var (decoded, _) = decoder.call(shiftedTarget, context);
+                    return project.call(decoded);
+                }
+            }
+
+            public static class Trainer
+            {
+                public static void Train(Seq2Seq model, Tensor[] sources, Tensor[] targets)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var epoch = 0; epoch < 10; epoch++)
+                    {
+                        for (var b = 0; b < sources.Length; b++)
+                        {
+                            optimizer.zero_grad();
+                            var loss = nn.functional.mse_loss(model.call(sources[b], targets[b]), targets[b]);
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task User_classes_named_LSTM_and_GRU_are_not_recurrent_modules()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public sealed class GRU
+            {
+                public (Tensor, Tensor) call(Tensor input, Tensor hidden) => (input, hidden + input.mean());
+            }
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches)
+                {
+                    var gru = new GRU();
+                    var weight = randn(4, requires_grad: true);
+                    var optimizer = optim.SGD(new[] { new TorchSharp.Modules.Parameter(weight) }, 0.1);
+                    var hidden = zeros(4);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        (output, hidden) = gru.call(batches[b] * weight, hidden);
+                        var loss = output.sum();
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Detach_method_configured_in_editorconfig_counts_as_detach()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            namespace MyCompany.Training
+            {
+                public interface IStateTruncator
+                {
+                    Tensor Truncate(Tensor state);
+                }
+
+                public static class Trainer
+                {
+                    public static void Train(Tensor[] batches, Tensor[] targets, IStateTruncator truncator)
+                    {
+                        var gru = nn.GRU(4, 32);
+                        var head = nn.Linear(32, 1);
+                        var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                        var hidden = zeros(1, 16, 32);
+                        for (var b = 0; b < batches.Length; b++)
+                        {
+                            var (output, h) = gru.call(batches[b], hidden);
+                            hidden = truncator.Truncate(h);
+                            var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, "gradient_diagnostics.detach_methods = MyCompany.Training.IStateTruncator.Truncate\n");
+    }
+
+    [Fact]
+    public async Task Stateful_model_forward_keeping_state_in_a_field_trained_per_call_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingLstm : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+                private readonly Linear head;
+                private (Tensor, Tensor)? state;
+
+                public StreamingLstm() : base(nameof(StreamingLstm))
+                {
+                    lstm = nn.LSTM(6, 48, batchFirst: true);
+                    head = nn.Linear(48, 6);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, h, c) = lstm.call(input, state);
+                    {|#0:state = (h, c)|};
+                    return head.call(output);
+                }
+
+                public void Learn(Tensor chunk, Tensor target, optim.Optimizer optimizer)
+                {
+                    optimizer.zero_grad();
+                    var loss = nn.functional.mse_loss(forward(chunk), target);
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("state", "lstm"));
+    }
+
+    [Fact]
+    public async Task Incomplete_code_does_not_throw()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        var (output, h) = gru.call(batches[b], hidden);
+                        hidden = h.{|CS1001:;|}
+                        output.sum().backward();
+                        {|CS0103:optimizer|}.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Compilation_without_TorchSharp_reports_nothing()
+    {
+        const string source = """
+            public static class Trainer
+            {
+                public static void Train()
+                {
+                    var hidden = 0.0;
+                    for (var b = 0; b < 10; b++)
+                    {
+                        hidden = hidden * 0.5 + b;
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyWithoutTorchSharpAsync(source);
+    }
+}

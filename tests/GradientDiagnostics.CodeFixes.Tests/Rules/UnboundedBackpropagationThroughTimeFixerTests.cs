@@ -1,0 +1,559 @@
+using Verify = GradientDiagnostics.Testing.TorchSharpCodeFixVerifier<
+    GradientDiagnostics.Analyzers.UnboundedBackpropagationThroughTimeAnalyzer,
+    GradientDiagnostics.CodeFixes.UnboundedBackpropagationThroughTimeFixer>;
+
+namespace GradientDiagnostics.CodeFixes.Tests.Rules;
+
+public class UnboundedBackpropagationThroughTimeFixerTests
+{
+    [Fact]
+    public async Task Detaches_the_hidden_state_right_after_the_store_when_the_iteration_does_not_read_it_again()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        {|GD0002:(output, hidden) = gru.call(batches[b], hidden)|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        (output, hidden) = gru.call(batches[b], hidden);
+                        hidden = hidden.detach();
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Detaches_both_lstm_tensors_at_the_top_of_the_training_loop_when_the_iteration_still_reads_them()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class WindowTrainer
+            {
+                public static void Train(Tensor series, Tensor targets, long window)
+                {
+                    var lstm = nn.LSTM(8, 64, batchFirst: true);
+                    var head = nn.Linear(64, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var h = zeros(1, series.shape[0], 64);
+                    var c = zeros(1, series.shape[0], 64);
+                    for (long start = 0; start + window <= series.shape[1]; start += window)
+                    {
+                        using var scope = NewDisposeScope();
+                        Tensor output;
+                        {|GD0002:(output, h, c) = lstm.call(series.narrow(1, start, window), (h, c))|};
+                        var loss = nn.functional.mse_loss(head.call(output), targets.narrow(1, start, window));
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        h.DetachFromDisposeScope();
+                        c.DetachFromDisposeScope();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class WindowTrainer
+            {
+                public static void Train(Tensor series, Tensor targets, long window)
+                {
+                    var lstm = nn.LSTM(8, 64, batchFirst: true);
+                    var head = nn.Linear(64, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var h = zeros(1, series.shape[0], 64);
+                    var c = zeros(1, series.shape[0], 64);
+                    for (long start = 0; start + window <= series.shape[1]; start += window)
+                    {
+                        h = h.detach();
+                        c = c.detach();
+                        using var scope = NewDisposeScope();
+                        Tensor output;
+                        (output, h, c) = lstm.call(series.narrow(1, start, window), (h, c));
+                        var loss = nn.functional.mse_loss(head.call(output), targets.narrow(1, start, window));
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        h.DetachFromDisposeScope();
+                        c.DetachFromDisposeScope();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Detaches_a_nullable_field_state_with_a_null_conditional_call()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class OnlineAnomalyModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly Linear head;
+                private readonly optim.Optimizer optimizer;
+                private Tensor? hidden;
+
+                public OnlineAnomalyModel() : base(nameof(OnlineAnomalyModel))
+                {
+                    gru = nn.GRU(16, 32, batchFirst: true);
+                    head = nn.Linear(32, 16);
+                    RegisterComponents();
+                    optimizer = optim.Adam(parameters(), 1e-3);
+                }
+
+                public override Tensor forward(Tensor input) => head.call(gru.call(input).Item1);
+
+                public float Train(Tensor batch, Tensor next)
+                {
+                    optimizer.zero_grad();
+                    var (output, h) = gru.call(batch, hidden);
+                    {|GD0002:hidden = h|};
+                    var loss = nn.functional.mse_loss(head.call(output), next);
+                    loss.backward();
+                    optimizer.step();
+                    return loss.item<float>();
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class OnlineAnomalyModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly Linear head;
+                private readonly optim.Optimizer optimizer;
+                private Tensor? hidden;
+
+                public OnlineAnomalyModel() : base(nameof(OnlineAnomalyModel))
+                {
+                    gru = nn.GRU(16, 32, batchFirst: true);
+                    head = nn.Linear(32, 16);
+                    RegisterComponents();
+                    optimizer = optim.Adam(parameters(), 1e-3);
+                }
+
+                public override Tensor forward(Tensor input) => head.call(gru.call(input).Item1);
+
+                public float Train(Tensor batch, Tensor next)
+                {
+                    optimizer.zero_grad();
+                    var (output, h) = gru.call(batch, hidden);
+                    hidden = h;
+                    hidden = hidden?.detach();
+                    var loss = nn.functional.mse_loss(head.call(output), next);
+                    loss.backward();
+                    optimizer.step();
+                    return loss.item<float>();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Detaches_a_nullable_lstm_cell_state_tuple_outside_the_unrolled_cell_loop()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class CellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var cell = nn.LSTMCell(10, 20);
+                    var head = nn.Linear(20, 1);
+                    var optimizer = optim.SGD(cell.parameters(), 0.01);
+                    (Tensor, Tensor)? state = null;
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            {|GD0002:state = cell.call(x[t], state)|};
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(state!.Value.Item1), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class CellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var cell = nn.LSTMCell(10, 20);
+                    var head = nn.Linear(20, 1);
+                    var optimizer = optim.SGD(cell.parameters(), 0.01);
+                    (Tensor, Tensor)? state = null;
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        state = state.HasValue ? (state.Value.Item1.detach(), state.Value.Item2.detach()) : null;
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            state = cell.call(x[t], state);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(state!.Value.Item1), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Detaches_a_tuple_state_field_kept_by_a_stateful_model_forward()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingLstm : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+                private readonly Linear head;
+                private (Tensor H, Tensor C) state;
+
+                public StreamingLstm() : base(nameof(StreamingLstm))
+                {
+                    lstm = nn.LSTM(6, 48, batchFirst: true);
+                    head = nn.Linear(48, 6);
+                    RegisterComponents();
+                    state = (zeros(1, 1, 48), zeros(1, 1, 48));
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, h, c) = lstm.call(input, state);
+                    {|GD0002:state = (h, c)|};
+                    return head.call(output);
+                }
+            }
+
+            public static class StreamTrainer
+            {
+                public static void Train(StreamingLstm model, Tensor[] chunks, Tensor[] targets)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var i = 0; i < chunks.Length; i++)
+                    {
+                        optimizer.zero_grad();
+                        var loss = nn.functional.mse_loss(model.call(chunks[i]), targets[i]);
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingLstm : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+                private readonly Linear head;
+                private (Tensor H, Tensor C) state;
+
+                public StreamingLstm() : base(nameof(StreamingLstm))
+                {
+                    lstm = nn.LSTM(6, 48, batchFirst: true);
+                    head = nn.Linear(48, 6);
+                    RegisterComponents();
+                    state = (zeros(1, 1, 48), zeros(1, 1, 48));
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, h, c) = lstm.call(input, state);
+                    state = (h, c);
+                    state = (state.Item1.detach(), state.Item2.detach());
+                    return head.call(output);
+                }
+            }
+
+            public static class StreamTrainer
+            {
+                public static void Train(StreamingLstm model, Tensor[] chunks, Tensor[] targets)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var i = 0; i < chunks.Length; i++)
+                    {
+                        optimizer.zero_grad();
+                        var loss = nn.functional.mse_loss(model.call(chunks[i]), targets[i]);
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Fix_all_detaches_every_carried_state_in_the_document()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public sealed class LstmState
+            {
+                public LstmState(Tensor h, Tensor c) { H = h; C = c; }
+
+                public Tensor H { get; set; }
+
+                public Tensor C { get; set; }
+            }
+
+            public static class Trainer
+            {
+                public static void TrainLstm(Tensor[] batches, Tensor[] targets)
+                {
+                    var lstm = nn.LSTM(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var state = new LstmState(zeros(1, 16, 32), zeros(1, 16, 32));
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        var (output, h, c) = lstm.call(batches[b], (state.H, state.C));
+                        {|GD0002:state.H = h|};
+                        {|GD0002:state.C = c|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+
+                public static void TrainGru(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    foreach (var batch in batches)
+                    {
+                        using var scope = NewDisposeScope();
+                        var (output, h) = gru.call(batch, hidden);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[0]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        {|GD0002:hidden = h.DetachFromDisposeScope()|};
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public sealed class LstmState
+            {
+                public LstmState(Tensor h, Tensor c) { H = h; C = c; }
+
+                public Tensor H { get; set; }
+
+                public Tensor C { get; set; }
+            }
+
+            public static class Trainer
+            {
+                public static void TrainLstm(Tensor[] batches, Tensor[] targets)
+                {
+                    var lstm = nn.LSTM(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var state = new LstmState(zeros(1, 16, 32), zeros(1, 16, 32));
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        var (output, h, c) = lstm.call(batches[b], (state.H, state.C));
+                        state.H = h;
+                        state.H = state.H.detach();
+                        state.C = c;
+                        state.C = state.C.detach();
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+
+                public static void TrainGru(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    foreach (var batch in batches)
+                    {
+                        using var scope = NewDisposeScope();
+                        var (output, h) = gru.call(batch, hidden);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[0]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        hidden = h.DetachFromDisposeScope();
+                        hidden = hidden.detach();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Detaches_at_the_top_of_a_per_batch_method_when_the_state_field_is_read_after_the_store()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class OnlineForecaster
+            {
+                private readonly GRUCell cell = nn.GRUCell(3, 24);
+                private readonly Linear head = nn.Linear(24, 1);
+                private readonly optim.Optimizer optimizer;
+                private Tensor hidden = zeros(1, 24);
+
+                public OnlineForecaster()
+                {
+                    optimizer = optim.Adam(cell.parameters(), 1e-3);
+                }
+
+                public void Observe(Tensor window, Tensor target)
+                {
+                    for (long t = 0; t < window.shape[0]; t++)
+                    {
+                        {|GD0002:hidden = cell.call(window[t].unsqueeze(0), hidden)|};
+                    }
+
+                    var loss = nn.functional.mse_loss(head.call(hidden), target);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class OnlineForecaster
+            {
+                private readonly GRUCell cell = nn.GRUCell(3, 24);
+                private readonly Linear head = nn.Linear(24, 1);
+                private readonly optim.Optimizer optimizer;
+                private Tensor hidden = zeros(1, 24);
+
+                public OnlineForecaster()
+                {
+                    optimizer = optim.Adam(cell.parameters(), 1e-3);
+                }
+
+                public void Observe(Tensor window, Tensor target)
+                {
+                    hidden = hidden.detach();
+                    for (long t = 0; t < window.shape[0]; t++)
+                    {
+                        hidden = cell.call(window[t].unsqueeze(0), hidden);
+                    }
+
+                    var loss = nn.functional.mse_loss(head.call(hidden), target);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+}
