@@ -27,8 +27,9 @@ namespace GradientDiagnostics.Analyzers.Tests.Core;
 /// design leaves the exact line open (step vs. backward; the carrying assignment vs. the call that feeds the
 /// state back; loop keyword vs. step), so a diagnostic of those rules that matches no line falls back to an
 /// expectation of the same rule in the same enclosing member (method, constructor, property, field, or the
-/// top-level statements). Every other diagnostic counts as a false positive; every unmatched expectation as
-/// a false negative.
+/// top-level statements). A tagged expectation (<c>// expect: GD0006 #name</c>) may list other acceptable lines
+/// for the same single diagnostic with <c>// expect-alt: GD0006 #name</c>. Every other diagnostic counts as a false
+/// positive; every unmatched expectation as a false negative.
 /// </remarks>
 public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
 {
@@ -203,7 +204,12 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
         public bool IsPublicStyle => RelativePath.StartsWith("Public", StringComparison.Ordinal);
     }
 
-    public sealed record Finding(string Rule, int Line, string Member, string Message);
+    public sealed record Finding(string Rule, int Line, string Member, string Message, string? Tag = null)
+    {
+        public ImmutableList<int> AlternativeLines { get; init; } = ImmutableList<int>.Empty;
+
+        public ImmutableList<string> AlternativeMembers { get; init; } = ImmutableList<string>.Empty;
+    }
 
     public sealed record FileResult(
         string RelativePath,
@@ -224,7 +230,11 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
 
         private static readonly ImmutableHashSet<string> LineFlexibleRules = ImmutableHashSet.Create("GD0001", "GD0002", "GD0008");
 
-        private static readonly Regex Expectation = new(@"//\s*expect:\s*(?<ids>GD\d{4}(\s*,\s*GD\d{4})*)", RegexOptions.Compiled);
+        private static readonly Regex Expectation = new(@"//\s*expect:\s*(?<ids>GD\d{4}(\s*,\s*GD\d{4})*)(\s+#(?<tag>[\w-]+))?", RegexOptions.Compiled);
+
+        // A tagged expectation may name other acceptable lines for the same single diagnostic, e.g. a misplaced clip
+        // inside a helper can fairly be reported on the clip or on the call of the helper: `// expect-alt: GD0006 #tag`.
+        private static readonly Regex Alternative = new(@"//\s*expect-alt:\s*(?<id>GD\d{4})\s+#(?<tag>[\w-]+)", RegexOptions.Compiled);
 
         private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
@@ -306,20 +316,40 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
             var (diagnostics, exceptions) = AnalyzeAsync(compilation).GetAwaiter().GetResult();
 
             var expected = new List<Finding>();
-            var lines = tree.GetText().Lines;
-            foreach (var line in lines)
+            var alternatives = new List<(string Rule, string Tag, int Line, string Member)>();
+            foreach (var line in tree.GetText().Lines)
             {
-                var match = Expectation.Match(line.ToString());
+                var text = line.ToString();
+                var lineNumber = line.LineNumber + 1;
+                var alternative = Alternative.Match(text);
+                if (alternative.Success)
+                {
+                    alternatives.Add((alternative.Groups["id"].Value, alternative.Groups["tag"].Value, lineNumber, MemberAt(root, line.Span)));
+                    continue;
+                }
+
+                var match = Expectation.Match(text);
                 if (!match.Success)
                 {
                     continue;
                 }
 
+                var tag = match.Groups["tag"].Success ? match.Groups["tag"].Value : null;
                 foreach (var id in match.Groups["ids"].Value.Split(',').Select(s => s.Trim()))
                 {
-                    var lineNumber = line.LineNumber + 1;
-                    expected.Add(new Finding(id, lineNumber, MemberAt(root, line.Span), "expected"));
+                    expected.Add(new Finding(id, lineNumber, MemberAt(root, line.Span), "expected", tag));
                 }
+            }
+
+            foreach (var alternative in alternatives)
+            {
+                var owner = expected.SingleOrDefault(e => e.Rule == alternative.Rule && e.Tag == alternative.Tag)
+                    ?? throw new InvalidDataException($"{file.RelativePath}:{alternative.Line}: expect-alt {alternative.Rule} #{alternative.Tag} has no matching tagged expect");
+                expected[expected.IndexOf(owner)] = owner with
+                {
+                    AlternativeLines = owner.AlternativeLines.Add(alternative.Line),
+                    AlternativeMembers = owner.AlternativeMembers.Add(alternative.Member),
+                };
             }
 
             var actual = diagnostics
@@ -331,7 +361,7 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
             var truePositives = new List<Finding>();
             foreach (var finding in actual)
             {
-                var hit = unmatchedExpected.FirstOrDefault(e => e.Rule == finding.Rule && e.Line == finding.Line);
+                var hit = unmatchedExpected.FirstOrDefault(e => e.Rule == finding.Rule && (e.Line == finding.Line || e.AlternativeLines.Contains(finding.Line)));
                 if (hit is not null)
                 {
                     unmatchedExpected.Remove(hit);
@@ -347,7 +377,7 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
             foreach (var finding in unmatchedActual)
             {
                 var hit = LineFlexibleRules.Contains(finding.Rule)
-                    ? unmatchedExpected.FirstOrDefault(e => e.Rule == finding.Rule && e.Member == finding.Member)
+                    ? unmatchedExpected.FirstOrDefault(e => e.Rule == finding.Rule && (e.Member == finding.Member || e.AlternativeMembers.Contains(finding.Member)))
                     : null;
                 if (hit is not null)
                 {
