@@ -79,6 +79,7 @@ public sealed class ModuleParameterOwnership
     /// <summary>
     /// True when <paramref name="body"/> (or a source method it calls, or an <c>apply</c> callback) explicitly initialises
     /// or loads a module for which <paramref name="isTarget"/> holds. <paramref name="thisRoot"/> is what <c>this</c> means in the body.
+    /// <paramref name="isTarget"/> sees every initialised module in order, so a caller can also use it to collect them (returning false).
     /// </summary>
     public bool ReachesInitialization(
         IOperation body,
@@ -86,11 +87,12 @@ public sealed class ModuleParameterOwnership
         ModuleRoot thisRoot,
         Func<ModuleRoot, bool> isTarget,
         ImmutableArray<string> initMethods,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        int maxDepth = SourceMethodBodies.DefaultMaxDepth)
     {
         var scope = new Scope(body, thisRoot, new Dictionary<IParameterSymbol, ModuleRoot>(SymbolEqualityComparer.Default), containingType);
         var stack = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
-        return Scan(scope, isTarget, initMethods, SourceMethodBodies.DefaultMaxDepth, stack, cancellationToken);
+        return Scan(scope, isTarget, initMethods, maxDepth, stack, cancellationToken);
     }
 
     /// <summary>The module <paramref name="value"/> belongs to, as seen from <paramref name="body"/> where <c>this</c> is <paramref name="thisRoot"/>.</summary>
@@ -167,6 +169,10 @@ public sealed class ModuleParameterOwnership
     private bool FollowsCall(IInvocationOperation invocation, Scope scope, Func<ModuleRoot, bool> isTarget, ImmutableArray<string> initMethods, int depth, HashSet<IMethodSymbol> stack, CancellationToken cancellationToken)
     {
         var target = invocation.TargetMethod;
+        if (!target.OriginalDefinition.Locations.Any(location => location.IsInSource))
+        {
+            return false;
+        }
 
         // A base(...) constructor runs before the derived constructor creates its modules, so what it initialises is not them.
         if (target.MethodKind == MethodKind.Constructor && !SymbolEqualityComparer.Default.Equals(target.ContainingType, scope.ContainingType))

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -152,7 +153,8 @@ public sealed class TrainingSteps
     /// True when the type is a TorchSharp recurrent module, or a module whose fields/properties (transitively, through
     /// source types and generic arguments such as <c>ModuleList&lt;LSTM&gt;</c>) hold one. A user class merely named LSTM is not.
     /// </summary>
-    public bool ContainsRecurrentModule(ITypeSymbol? type) => type is not null && ContainsRecurrentModule(type, 0);
+    public bool ContainsRecurrentModule(ITypeSymbol? type, CancellationToken cancellationToken) =>
+        type is not null && recurrentTypes.GetOrAdd(type, t => ComputeContainsRecurrentModule(t, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), cancellationToken));
 
     /// <summary>
     /// Whether the model a step updates is recurrent. When the optimizer's parameters can be traced to modules of known
@@ -178,7 +180,7 @@ public sealed class TrainingSteps
             }
         }
 
-        return (!known || unknown) && Bodies.OperationReaches(step.Scope, IsRecurrentCall, cancellationToken);
+        return (!known || unknown) && Bodies.OperationReaches(step.Scope, invocation => IsRecurrentCall(invocation, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -343,11 +345,11 @@ public sealed class TrainingSteps
     private static bool IsSourceMethod(IMethodSymbol method) =>
         !method.DeclaringSyntaxReferences.IsEmpty && method.MethodKind is MethodKind.Ordinary or MethodKind.LocalFunction or MethodKind.PropertyGet;
 
-    private bool IsRecurrentCall(IInvocationOperation invocation) =>
+    private bool IsRecurrentCall(IInvocationOperation invocation, CancellationToken cancellationToken) =>
         invocation.TargetMethod.Name is "call" or "forward"
         && Symbols.IsModule(invocation.TargetMethod.ContainingType)
         && invocation.Instance is { } instance
-        && ContainsRecurrentModule(Unwrap(instance).Type);
+        && ContainsRecurrentModule(Unwrap(instance).Type, cancellationToken);
 
     /// <summary>Receivers of <c>parameters()</c>/<c>named_parameters()</c> calls in the optimizer's parameter argument.</summary>
     private IEnumerable<IOperation> ModelSources(TrainingStep step, CancellationToken cancellationToken)
@@ -388,7 +390,7 @@ public sealed class TrainingSteps
     /// <summary>True/false when the module's concrete type is known to contain / not contain a recurrent module; null when it cannot be told.</summary>
     private bool? Classify(IOperation root, IOperation source, CancellationToken cancellationToken)
     {
-        if (ContainsRecurrentModule(source.Type))
+        if (ContainsRecurrentModule(source.Type, cancellationToken))
         {
             return true;
         }
@@ -397,7 +399,7 @@ public sealed class TrainingSteps
         var values = ResolveValues(root, source, cancellationToken);
         foreach (var value in values)
         {
-            if (ContainsRecurrentModule(value.Type) || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && Symbols.IsRecurrentModule(v.Type)))
+            if (ContainsRecurrentModule(value.Type, cancellationToken) || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && Symbols.IsRecurrentModule(v.Type)))
             {
                 return true;
             }
@@ -459,13 +461,16 @@ public sealed class TrainingSteps
         var values = ImmutableArray.CreateBuilder<IOperation>();
         foreach (var reference in member.DeclaringSyntaxReferences)
         {
-            var declaration = reference.GetSyntax(cancellationToken);
-            foreach (var node in declaration.DescendantNodesAndSelf())
+            var initializerSyntax = reference.GetSyntax(cancellationToken) switch
             {
-                if (node is Microsoft.CodeAnalysis.CSharp.Syntax.EqualsValueClauseSyntax && Bodies.GetOperation(node, cancellationToken) is ISymbolInitializerOperation initializer)
-                {
-                    values.Add(Unwrap(initializer.Value));
-                }
+                VariableDeclaratorSyntax { Initializer: { } fieldInitializer } => fieldInitializer,
+                PropertyDeclarationSyntax { Initializer: { } propertyInitializer } => propertyInitializer,
+                _ => null,
+            };
+
+            if (initializerSyntax is not null && Bodies.GetOperation(initializerSyntax, cancellationToken) is ISymbolInitializerOperation initializer)
+            {
+                values.Add(Unwrap(initializer.Value));
             }
         }
 
@@ -486,66 +491,65 @@ public sealed class TrainingSteps
         return values.ToImmutable();
     }
 
-    private bool ContainsRecurrentModule(ITypeSymbol type, int depth)
-    {
-        if (recurrentTypes.TryGetValue(type, out var known))
-        {
-            return known;
-        }
-
-        // Provisional answer breaks cycles (a module type that holds itself, directly or through others).
-        recurrentTypes.TryAdd(type, false);
-        var result = ComputeContainsRecurrentModule(type, depth);
-        recurrentTypes[type] = result;
-        return result;
-    }
-
-    private bool ComputeContainsRecurrentModule(ITypeSymbol type, int depth)
+    /// <summary>Only the answer for the type asked about is cached: answers for types met on a cycle are partial.</summary>
+    private bool ComputeContainsRecurrentModule(ITypeSymbol type, HashSet<ITypeSymbol> visiting, CancellationToken cancellationToken)
     {
         if (Symbols.IsRecurrentModule(type))
         {
             return true;
         }
 
-        if (depth > 8)
+        if (!visiting.Add(type))
         {
             return false;
         }
 
-        if (type is IArrayTypeSymbol array)
+        switch (type)
         {
-            return ContainsRecurrentModule(array.ElementType, depth + 1);
-        }
-
-        if (type is not INamedTypeSymbol named)
-        {
-            return false;
-        }
-
-        if (named.TypeArguments.Any(argument => ContainsRecurrentModule(argument, depth + 1)))
-        {
-            return true;
-        }
-
-        for (var current = named; current is not null && !current.DeclaringSyntaxReferences.IsEmpty; current = current.BaseType)
-        {
-            foreach (var member in current.GetMembers())
-            {
-                var memberType = member switch
-                {
-                    IFieldSymbol { IsStatic: false } field => field.Type,
-                    IPropertySymbol { IsStatic: false, IsIndexer: false } property => property.Type,
-                    _ => null,
-                };
-
-                if (memberType is not null && !SymbolEqualityComparer.Default.Equals(memberType, type) && ContainsRecurrentModule(memberType, depth + 1))
+            case IArrayTypeSymbol array:
+                return ComputeContainsRecurrentModule(array.ElementType, visiting, cancellationToken);
+            case INamedTypeSymbol named:
+                if (named.TypeArguments.Any(argument => ComputeContainsRecurrentModule(argument, visiting, cancellationToken)))
                 {
                     return true;
                 }
-            }
-        }
 
-        return false;
+                // Metadata types are judged by their own type (above): only user module types are looked into.
+                for (var current = named; current is not null && !current.DeclaringSyntaxReferences.IsEmpty; current = current.BaseType)
+                {
+                    foreach (var member in current.GetMembers())
+                    {
+                        var memberType = member switch
+                        {
+                            IFieldSymbol { IsStatic: false } field => field.Type,
+                            IPropertySymbol { IsStatic: false, IsIndexer: false } property => property.Type,
+                            _ => null,
+                        };
+
+                        if (memberType is null)
+                        {
+                            continue;
+                        }
+
+                        if (ComputeContainsRecurrentModule(memberType, visiting, cancellationToken))
+                        {
+                            return true;
+                        }
+
+                        // A submodule declared as nn.Module<Tensor, Tensor> is judged by what its type assigns to it.
+                        if (!IsConcreteClass(memberType) && Symbols.IsModule(memberType)
+                            && memberValues.GetOrAdd(member, m => ValuesAssignedInType(m, cancellationToken))
+                                .Any(value => value.Type is { } valueType && ComputeContainsRecurrentModule(valueType, visiting, cancellationToken)))
+                        {
+                            return true;
+                        }
+                    }
+                }
+
+                return false;
+            default:
+                return false;
+        }
     }
 }
 
@@ -659,6 +663,9 @@ public sealed class TrainingStep
     public ILoopOperation? Loop { get; }
 
     public StepPathKind Kind { get; }
+
+    /// <summary>How messages name the call: <c>optimizer.step()</c>, without a closure argument's body.</summary>
+    public string DisplayName => StepCall.Instance is { IsImplicit: false } instance ? instance.Syntax + ".step()" : "step()";
 
     /// <summary>The operation whose execution is one step: the loop body, the step's closure, or the whole body.</summary>
     public IOperation Scope => Kind == StepPathKind.Closure ? StepCall : Loop?.Body ?? Root;

@@ -32,7 +32,7 @@ public sealed class GradientsNeverClearedAnalyzer : GradientDiagnosticsAnalyzer
                     DiagnosticDescriptors.GradientsNeverCleared,
                     step.StepCall.Syntax.GetLocation(),
                     ImmutableArray.Create(loop.Syntax.GetLocation()),
-                    step.StepCall.Syntax.ToString()));
+                    step.DisplayName));
             }
         });
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -13,6 +14,9 @@ namespace GradientDiagnostics.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyzer
 {
+    /// <summary>Diagnostic property: the max norm the fix writes, as a C# double literal (<c>gradient_diagnostics.default_clip_norm</c>).</summary>
+    public const string MaxNormProperty = "MaxNorm";
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.MissingGradientClipping);
 
     protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols) =>
@@ -21,7 +25,9 @@ public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyze
             foreach (var step in method.Steps)
             {
                 // A clip anywhere in the step counts here: a misplaced one is GD0006's to report.
+                // A user optimizer whose step() clips before updating is clipping between backward() and the update.
                 if (method.Clips.Any(clip => TrainingMethod.IsInStep(clip, step) || TrainingMethod.IsBetweenBackwardAndStep(clip, step))
+                    || trainingSteps.IsClipping(step.StepCall.TargetMethod, method.Options, block.CancellationToken)
                     || !trainingSteps.IsRecurrent(step, block.CancellationToken))
                 {
                     continue;
@@ -39,7 +45,14 @@ public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyze
                     DiagnosticDescriptors.MissingGradientClipping,
                     step.StepCall.Syntax.GetLocation(),
                     additional,
-                    step.StepCall.Syntax.ToString()));
+                    ImmutableDictionary<string, string?>.Empty.Add(MaxNormProperty, DoubleLiteral(method.Options.DefaultClipNorm)),
+                    step.DisplayName));
             }
         });
+
+    private static string DoubleLiteral(double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.IndexOfAny(['.', 'E', 'e']) < 0 ? text + ".0" : text;
+    }
 }

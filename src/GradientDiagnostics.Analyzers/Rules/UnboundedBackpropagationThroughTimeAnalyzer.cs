@@ -53,6 +53,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             {
                 var options = GradientDiagnosticsOptions.Read(operationContext.Options.AnalyzerConfigOptionsProvider, operationContext.Operation.Syntax.SyntaxTree);
                 var knowledge = new RecurrentKnowledge(symbols, bodies, trainingCallees, options, operationContext.CancellationToken);
+
+                // Most methods never call a recurrent module with a state; they are not worth a control-flow graph.
+                if (!operationContext.Operation.Descendants().OfType<IInvocationOperation>().Any(i => knowledge.GetStateCall(i) is { StateArguments.IsEmpty: false }))
+                {
+                    return;
+                }
+
                 var graph = operationContext.GetControlFlowGraph();
                 AnalyzeGraph(graph, capturedFromOuter: false, knowledge, operationContext.ReportDiagnostic, operationContext.CancellationToken);
             },
@@ -337,6 +344,9 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         private readonly Dictionary<IOperation, CarriedState> reports = new();
         private readonly HashSet<ILocalSymbol> ownLocals = new(SymbolEqualityComparer.Default);
         private readonly Dictionary<(ISymbol Member, SyntaxNode Syntax), Carrier> carriers = new();
+
+        // The CFG captures an assignment target (e.g. of `h = c ? a : b` or `h = h?.detach()`) and stores through the capture.
+        private readonly Dictionary<CaptureId, IOperation> capturedTargets = new();
         private ImmutableDictionary<Place, ImmutableHashSet<Taint>> places = ImmutableDictionary.Create<Place, ImmutableHashSet<Taint>>();
 
         public StateFlow(ControlFlowGraph graph, bool capturedFromOuter, RecurrentKnowledge knowledge, CancellationToken cancellationToken)
@@ -346,6 +356,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             this.knowledge = knowledge;
             this.cancellationToken = cancellationToken;
             CollectLocals(graph.Root);
+            foreach (var capture in graph.Blocks.SelectMany(b => b.Operations).OfType<IFlowCaptureOperation>())
+            {
+                if (PlaceOf(capture.Value) is { Capture: null })
+                {
+                    capturedTargets[capture.Id] = capture.Value;
+                }
+            }
         }
 
         public List<CarriedState> Run()
@@ -357,9 +374,10 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             input[0] = FlowState.Empty;
             worklist.Enqueue(0);
             queued.Add(0);
-            var callBoundaryTrains = knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
+            bool? callBoundaryTrains = null;
+            bool CallBoundaryTrains() => callBoundaryTrains ??= knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
 
-            // Fields, properties and captured locals outlive this call: what is stored in them at exit is there on entry next call.
+            // What is stored at exit in a place that outlives the call is there on entry to the next call.
             while (worklist.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -367,10 +385,9 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 queued.Remove(index);
                 var block = blocks[index];
                 var output = Transfer(block, input[index] ?? FlowState.Empty);
-                var targets = new List<int>();
                 if (block.Kind == BasicBlockKind.Exit)
                 {
-                    var persisted = Persisted(output, callBoundaryTrains);
+                    var persisted = Persisted(output, CallBoundaryTrains);
                     if (persisted.Places.Count > 0)
                     {
                         Propagate(0, persisted);
@@ -404,26 +421,31 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
         }
 
-        private FlowState Persisted(FlowState exit, bool crossesBackward)
+        private FlowState Persisted(FlowState exit, System.Func<bool> crossesBackward)
         {
             var persisted = ImmutableDictionary.CreateBuilder<Place, ImmutableHashSet<Taint>>();
             foreach (var pair in exit.Places)
             {
-                if (pair.Key.Capture is null && IsPersistent(pair.Key))
+                if (pair.Key.Capture is null && IsPersistent(pair.Key) && !(pair.Key.Root is null && knowledge.ResetElsewhere(pair.Key.Member!, graph.OriginalOperation)))
                 {
-                    persisted[pair.Key] = crossesBackward ? pair.Value.Select(t => t.WithCrossed()).ToImmutableHashSet() : pair.Value;
+                    persisted[pair.Key] = crossesBackward() ? pair.Value.Select(t => t.WithCrossed()).ToImmutableHashSet() : pair.Value;
                 }
             }
 
             return new FlowState(persisted.ToImmutable());
         }
 
+        /// <summary>
+        /// Places that outlive one call: fields and properties, members of an object passed in, ref parameters, and
+        /// (in a local function or lambda) locals captured from the enclosing method.
+        /// </summary>
         private bool IsPersistent(Place place)
         {
             var owner = place.Root ?? place.Member;
             return owner switch
             {
                 IFieldSymbol or IPropertySymbol => true,
+                IParameterSymbol parameter => place.Root is not null || parameter.RefKind is RefKind.Ref or RefKind.Out,
                 ILocalSymbol local => capturedFromOuter && !ownLocals.Contains(local),
                 _ => false,
             };
@@ -568,6 +590,11 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private void Store(IOperation target, ImmutableHashSet<Taint> value, IOperation origin)
         {
+            if (Strip(target) is IFlowCaptureReferenceOperation reference && capturedTargets.TryGetValue(reference.Id, out var captured))
+            {
+                target = captured;
+            }
+
             var place = PlaceOf(target);
             if (place is null)
             {
@@ -617,26 +644,55 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             var key = (member, target.Syntax);
             if (!carriers.TryGetValue(key, out var carrier))
             {
-                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(target.Type), IsPersistent(place));
+                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(member, target.Type), IsPersistent(place));
                 carriers.Add(key, carrier);
             }
 
             return carrier;
         }
 
-        private static string KindOf(ITypeSymbol? type)
+        private string KindOf(ISymbol member, ITypeSymbol? referenceType)
         {
+            var type = member switch
+            {
+                ILocalSymbol local => local.Type,
+                IParameterSymbol parameter => parameter.Type,
+                IFieldSymbol field => field.Type,
+                IPropertySymbol property => property.Type,
+                _ => referenceType,
+            };
+
             if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
             {
-                return nullable.TypeArguments[0] is INamedTypeSymbol { IsTupleType: true } inner ? NullableTupleKind + inner.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : NullableTensorKind;
+                return nullable.TypeArguments[0] is INamedTypeSymbol { IsTupleType: true } inner ? NullableTupleKind + Arity(inner) : NullableTensorKind;
             }
 
             if (type is INamedTypeSymbol { IsTupleType: true } tuple)
             {
-                return TupleKind + tuple.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TupleKind + Arity(tuple);
             }
 
-            return type?.NullableAnnotation == NullableAnnotation.NotAnnotated ? TensorKind : NullableTensorKind;
+            return type?.NullableAnnotation == NullableAnnotation.NotAnnotated || (member is ILocalSymbol declared && InitializedNonNullWithVar(declared))
+                ? TensorKind
+                : NullableTensorKind;
+        }
+
+        private static string Arity(INamedTypeSymbol tuple) => tuple.TupleElements.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>A <c>var</c> local is declared nullable; it is non-null when its initializer is (<c>var h = zeros(...)</c>).</summary>
+        private bool InitializedNonNullWithVar(ILocalSymbol local)
+        {
+            var model = graph.OriginalOperation.SemanticModel;
+            foreach (var reference in local.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer.Value: { } value, Parent: VariableDeclarationSyntax { Type.IsVar: true } }
+                    && model is not null && value.SyntaxTree == model.SyntaxTree)
+                {
+                    return model.GetTypeInfo(value, cancellationToken).Nullability.FlowState == NullableFlowState.NotNull;
+                }
+            }
+
+            return false;
         }
 
         private void SetPlace(Place place, ImmutableHashSet<Taint> value) =>
@@ -795,7 +851,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     }
 
     /// <summary>Recognises recurrent calls, detaches and backward() — by symbol, through source helpers.</summary>
-    private sealed partial class RecurrentKnowledge
+    private sealed class RecurrentKnowledge
     {
         private const string BackwardKey = "GD0002.backward";
         private const string DetachKey = "GD0002.detach";
@@ -826,6 +882,56 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         {
             var owner = body.SemanticModel?.GetDeclaredSymbol(body.Syntax, cancellationToken) as IMethodSymbol;
             return owner is not null && trainingCallees.Contains(owner, cancellationToken);
+        }
+
+        /// <summary>
+        /// True when another method of the member's type (not a constructor) overwrites or detaches it in place, as a
+        /// stateful module's <c>DetachState()</c> or <c>ResetState()</c> called between batches does.
+        /// </summary>
+        public bool ResetElsewhere(ISymbol member, IOperation currentBody)
+        {
+            var current = currentBody.SemanticModel?.GetDeclaredSymbol(currentBody.Syntax, cancellationToken);
+            foreach (var method in member.ContainingType.GetMembers().OfType<IMethodSymbol>())
+            {
+                if (method.MethodKind is MethodKind.Constructor or MethodKind.StaticConstructor || SymbolEqualityComparer.Default.Equals(method, current))
+                {
+                    continue;
+                }
+
+                foreach (var body in bodies.GetBodies(method, cancellationToken))
+                {
+                    foreach (var operation in body.Descendants())
+                    {
+                        var written = operation switch
+                        {
+                            ISimpleAssignmentOperation assignment when IsFreshState(assignment.Value) => assignment.Target,
+                            IInvocationOperation invocation when Symbols.IsDetach(invocation.TargetMethod) => invocation.Instance,
+                            _ => null,
+                        };
+                        if (written is IMemberReferenceOperation { Instance: null or IInstanceReferenceOperation } reference
+                            && SymbolEqualityComparer.Default.Equals(reference.Member, member))
+                        {
+                            return true;
+                        }
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>A value with no history: null, a detach, a new tensor from a <c>torch</c> factory, or a tuple of those.</summary>
+        private bool IsFreshState(IOperation value)
+        {
+            value = StripConversions(value);
+            return value switch
+            {
+                ILiteralOperation or IDefaultValueOperation or IObjectCreationOperation => true,
+                IConditionalAccessOperation access => IsFreshState(access.WhenNotNull),
+                ITupleOperation tuple => tuple.Elements.All(IsFreshState),
+                IInvocationOperation invocation => IsDetaching(invocation) || (invocation.Instance is null && Same(invocation.TargetMethod.ContainingType, Symbols.Torch)),
+                _ => false,
+            };
         }
 
         public bool RunsBackward(IInvocationOperation invocation) =>
@@ -859,7 +965,8 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
 
             var target = method.Name == "call" && Symbols.IsModule(receiverType) ? FindSourceForward(receiverType, method.Parameters.Length) : method;
-            if (target is null || target.DeclaringSyntaxReferences.Length == 0)
+            // Only a method that takes and returns tensors can pass a recurrent state through.
+            if (target is null || target.DeclaringSyntaxReferences.Length == 0 || !HoldsTensors(target.ReturnType) || !target.Parameters.Any(p => HoldsTensors(p.Type)))
             {
                 return null;
             }
@@ -876,6 +983,13 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 .ToImmutableArray();
             return new StateCall(arguments, summary.StateParts, ModuleName(invocation));
         }
+
+        private bool HoldsTensors(ITypeSymbol type) => type switch
+        {
+            INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable => HoldsTensors(nullable.TypeArguments[0]),
+            INamedTypeSymbol { IsTupleType: true } tuple => tuple.TupleElements.Any(e => HoldsTensors(e.Type)),
+            _ => Symbols.IsTensor(type),
+        };
 
         private int RecurrentStateParts(ITypeSymbol type)
         {
@@ -925,73 +1039,6 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
         }
 
-        }
-
-    /// <summary>
-    /// The source methods called from code that runs backward(), found once per compilation and only when asked: a field
-    /// or property that holds state between calls of a method is carried across training iterations when a training loop
-    /// calls that method (a module's forward counts when the loop calls the module).
-    /// </summary>
-    private sealed class TrainingCallees
-    {
-        private readonly Compilation compilation;
-        private readonly TorchSharpSymbols symbols;
-        private readonly SourceMethodBodies bodies;
-        private readonly object gate = new();
-        private HashSet<IMethodSymbol>? callees;
-
-        public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
-        {
-            this.compilation = compilation;
-            this.symbols = symbols;
-            this.bodies = bodies;
-        }
-
-        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken)
-        {
-            lock (gate)
-            {
-                callees ??= Collect(cancellationToken);
-                return callees.Contains(method.OriginalDefinition);
-            }
-        }
-
-        private HashSet<IMethodSymbol> Collect(CancellationToken cancellationToken)
-        {
-            var found = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
-            foreach (var tree in compilation.SyntaxTrees)
-            {
-#pragma warning disable RS1030 // The whole compilation is scanned once, lazily, to find which methods training loops call.
-                var model = compilation.GetSemanticModel(tree);
-#pragma warning restore RS1030
-                foreach (var node in tree.GetRoot(cancellationToken).DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or LocalFunctionStatementSyntax or AccessorDeclarationSyntax or GlobalStatementSyntax))
-                {
-                    var body = model.GetOperation(node, cancellationToken);
-                    if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
-                    {
-                        continue;
-                    }
-
-                    foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
-                    {
-                        found.Add(invocation.TargetMethod.OriginalDefinition);
-                        if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
-                        {
-                            foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
-                            {
-                                found.Add(forward.OriginalDefinition);
-                            }
-                        }
-                    }
-                }
-            }
-
-            return found;
-        }
-    }
-
-    private sealed partial class RecurrentKnowledge
-    {
         internal static IEnumerable<IMethodSymbol> SourceForwards(ITypeSymbol type)
         {
             for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
@@ -1006,21 +1053,8 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
         }
 
-        private static IMethodSymbol? FindSourceForward(ITypeSymbol? type, int parameterCount)
-        {
-            for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
-            {
-                foreach (var member in current.GetMembers("forward").OfType<IMethodSymbol>())
-                {
-                    if (member.Parameters.Length == parameterCount && member.DeclaringSyntaxReferences.Length > 0)
-                    {
-                        return member;
-                    }
-                }
-            }
-
-            return null;
-        }
+        private static IMethodSymbol? FindSourceForward(ITypeSymbol? type, int parameterCount) =>
+            type is null ? null : SourceForwards(type).FirstOrDefault(m => m.Parameters.Length == parameterCount);
 
         /// <summary>
         /// Flow-insensitive summary of a source method: parameters that reach a recurrent call's state argument, and the
@@ -1230,6 +1264,69 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
 
             return operation;
+        }
+    }
+
+    /// <summary>
+    /// The source methods called from code that runs backward(), found once per compilation and only when asked: a field
+    /// or property that holds state between calls of a method is carried across training iterations when a training loop
+    /// calls that method (a module's forward counts when the loop calls the module).
+    /// </summary>
+    private sealed class TrainingCallees
+    {
+        private readonly Compilation compilation;
+        private readonly TorchSharpSymbols symbols;
+        private readonly SourceMethodBodies bodies;
+        private readonly object gate = new();
+        private HashSet<IMethodSymbol>? callees;
+
+        public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
+        {
+            this.compilation = compilation;
+            this.symbols = symbols;
+            this.bodies = bodies;
+        }
+
+        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken)
+        {
+            lock (gate)
+            {
+                callees ??= Collect(cancellationToken);
+                return callees.Contains(method.OriginalDefinition);
+            }
+        }
+
+        private HashSet<IMethodSymbol> Collect(CancellationToken cancellationToken)
+        {
+            var found = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
+            foreach (var tree in compilation.SyntaxTrees)
+            {
+#pragma warning disable RS1030 // The whole compilation is scanned once, lazily, to find which methods training loops call.
+                var model = compilation.GetSemanticModel(tree);
+#pragma warning restore RS1030
+                foreach (var node in tree.GetRoot(cancellationToken).DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or LocalFunctionStatementSyntax or AccessorDeclarationSyntax or GlobalStatementSyntax))
+                {
+                    var body = model.GetOperation(node, cancellationToken);
+                    if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
+                    {
+                        continue;
+                    }
+
+                    foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
+                    {
+                        found.Add(invocation.TargetMethod.OriginalDefinition);
+                        if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
+                        {
+                            foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
+                            {
+                                found.Add(forward.OriginalDefinition);
+                            }
+                        }
+                    }
+                }
+            }
+
+            return found;
         }
     }
 }

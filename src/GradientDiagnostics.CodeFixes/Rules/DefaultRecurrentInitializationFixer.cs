@@ -54,9 +54,15 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
     private static async Task<Document> ApplyAsync(Document document, IReadOnlyList<InitPlan> plans, CancellationToken cancellationToken)
     {
         var editor = await DocumentEditor.CreateAsync(document, cancellationToken).ConfigureAwait(false);
+        var endOfLine = editor.OriginalRoot.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia)).ToString();
+        if (endOfLine.Length == 0)
+        {
+            endOfLine = "\n";
+        }
+
         foreach (var plan in plans)
         {
-            var block = BuildInitBlock(plan);
+            var block = BuildInitBlock(plan, endOfLine, FollowedByStatement(plan.Anchor));
             switch (plan.Anchor)
             {
                 case GlobalStatementSyntax global:
@@ -120,12 +126,15 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
         }
 
         var position = anchor is ConstructorDeclarationSyntax constructor ? constructor.Span.End : anchor.Span.End;
-        var member = anchor.AncestorsAndSelf().FirstOrDefault(n => n is BaseMethodDeclarationSyntax or CompilationUnitSyntax) ?? root;
-        var taken = new HashSet<string>(
-            member.DescendantTokens().Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText)
-                .Concat(model.LookupSymbols(position).Select(s => s.Name)));
-
+        // Locals in scope at the insertion point (including ones declared later in an enclosing block) cannot be redeclared;
+        // sibling blocks, such as an init block already inserted for another module, can reuse the names.
         var moduleName = creation.Storage!.Name;
+        var taken = new HashSet<string>(
+            model.LookupSymbols(position).Where(s => s is ILocalSymbol or IParameterSymbol or IRangeVariableSymbol).Select(s => s.Name))
+        {
+            moduleName,
+        };
+
         var access = creation.Storage is IFieldSymbol or IPropertySymbol && !creation.Storage.IsStatic && ShadowedAt(model, position, creation.Storage)
             ? "this." + moduleName
             : moduleName;
@@ -181,7 +190,7 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
             }
 
             return constructors[0].Body is { } body && RegisterComponentsStatement(body.Statements) is { } register
-                ? register
+                ? AfterInitBlocks(register)
                 : constructors[0];
         }
 
@@ -204,11 +213,34 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
         if (storage is IFieldSymbol or IPropertySymbol && block.Parent is ConstructorDeclarationSyntax)
         {
             var after = block.Statements.Skip(block.Statements.IndexOf(statement));
-            return RegisterComponentsStatement(after) ?? statement;
+            return AfterInitBlocks(RegisterComponentsStatement(after) ?? statement);
         }
 
-        return statement;
+        return AfterInitBlocks(statement);
     }
+
+    /// <summary>Moves past init blocks already inserted after the anchor, so modules are initialised in the order they are created.</summary>
+    private static StatementSyntax AfterInitBlocks(StatementSyntax anchor)
+    {
+        if (anchor.Parent is not BlockSyntax block)
+        {
+            return anchor;
+        }
+
+        var index = block.Statements.IndexOf(anchor);
+        while (index + 1 < block.Statements.Count && IsNoGradBlock(block.Statements[index + 1]))
+        {
+            index++;
+        }
+
+        return block.Statements[index];
+    }
+
+    private static bool IsNoGradBlock(StatementSyntax statement) =>
+        statement is UsingStatementSyntax
+        {
+            Expression: InvocationExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "no_grad" } or MemberAccessExpressionSyntax { Name.Identifier.ValueText: "no_grad" } },
+        };
 
     private static StatementSyntax? RegisterComponentsStatement(IEnumerable<StatementSyntax> statements) =>
         statements.FirstOrDefault(s => s is ExpressionStatementSyntax
@@ -216,7 +248,14 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
             Expression: InvocationExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "RegisterComponents" } or MemberAccessExpressionSyntax { Name.Identifier.ValueText: "RegisterComponents" } }
         });
 
-    private static StatementSyntax BuildInitBlock(InitPlan plan)
+    private static bool FollowedByStatement(SyntaxNode anchor) => anchor switch
+    {
+        GlobalStatementSyntax global => global.Parent is CompilationUnitSyntax unit && unit.Members.IndexOf(global) + 1 < unit.Members.Count,
+        StatementSyntax statement => statement.Parent is BlockSyntax block && block.Statements.IndexOf(statement) + 1 < block.Statements.Count,
+        _ => false,
+    };
+
+    private static StatementSyntax BuildInitBlock(InitPlan plan, string endOfLine, bool blankLineAfter)
     {
         var name = plan.NameVariable;
         var parameter = plan.ParameterVariable;
@@ -259,9 +298,11 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
                 }
             }
             """;
-        return SyntaxFactory.ParseStatement(text)
+        return SyntaxFactory.ParseStatement(text.Replace("\r\n", "\n").Replace("\n", endOfLine))
             .WithLeadingTrivia(SyntaxFactory.ElasticMarker)
-            .WithTrailingTrivia(SyntaxFactory.ElasticCarriageReturnLineFeed)
+            .WithTrailingTrivia(blankLineAfter
+                ? SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine(endOfLine), SyntaxFactory.EndOfLine(endOfLine))
+                : SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine(endOfLine)))
             .WithAdditionalAnnotations(Formatter.Annotation, Simplifier.Annotation);
     }
 
@@ -305,7 +346,8 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
         protected override async Task<Document?> FixAllAsync(FixAllContext fixAllContext, Document document, ImmutableArray<Diagnostic> diagnostics)
         {
             var plans = new List<InitPlan>();
-            foreach (var diagnostic in diagnostics.OrderBy(d => d.Location.SourceSpan.Start))
+            // Later modules first: each insertion after a shared anchor lands before the previous one, which restores source order.
+            foreach (var diagnostic in diagnostics.OrderByDescending(d => d.Location.SourceSpan.Start))
             {
                 if (await PlanAsync(document, diagnostic, fixAllContext.CancellationToken).ConfigureAwait(false) is { } plan)
                 {

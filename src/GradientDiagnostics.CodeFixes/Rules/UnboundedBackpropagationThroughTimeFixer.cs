@@ -72,10 +72,12 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
             return document;
         }
 
+        var endOfLine = root.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia)).ToString();
+        var lineBreak = endOfLine.Length == 0 ? SyntaxFactory.ElasticCarriageReturnLineFeed : SyntaxFactory.ElasticEndOfLine(endOfLine);
         var insertions = new Dictionary<SyntaxNode, (string Mode, List<StatementSyntax> Statements)>();
         foreach (var (anchor, mode, carriers) in plans)
         {
-            insertions[anchor] = (mode, carriers.Select(DetachStatement).ToList());
+            insertions[anchor] = (mode, carriers.Select(c => DetachStatement(c, justStored: mode == Analyzer.InsertAfterStatement, lineBreak)).ToList());
         }
 
         var blocks = insertions
@@ -90,17 +92,25 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
     /// <summary>Rebuilds one block with the detach statements that belong after its anchor statements or at its start.</summary>
     private static BlockSyntax Insert(BlockSyntax original, BlockSyntax current, Dictionary<SyntaxNode, (string Mode, List<StatementSyntax> Statements)> insertions)
     {
-        var statements = new List<StatementSyntax>();
+        var atStart = new List<StatementSyntax>();
         foreach (var pair in insertions)
         {
             if (pair.Value.Mode == Analyzer.InsertAtBodyStart && BodyBlock(pair.Key) == original)
             {
-                statements.AddRange(pair.Value.Statements);
+                atStart.AddRange(pair.Value.Statements);
             }
         }
 
+        // Detaches already at the top (from an earlier fix) stay first, so fixing one by one or all at once reads the same.
+        var leadingDetaches = original.Statements.TakeWhile(IsDetachStatement).Count();
+        var statements = new List<StatementSyntax>();
         for (var i = 0; i < original.Statements.Count; i++)
         {
+            if (i == leadingDetaches)
+            {
+                statements.AddRange(atStart);
+            }
+
             statements.Add(current.Statements[i]);
             if (insertions.TryGetValue(original.Statements[i], out var after) && after.Mode == Analyzer.InsertAfterStatement)
             {
@@ -108,8 +118,17 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
             }
         }
 
+        if (leadingDetaches == original.Statements.Count)
+        {
+            statements.AddRange(atStart);
+        }
+
         return current.WithStatements(SyntaxFactory.List(statements));
     }
+
+    private static bool IsDetachStatement(StatementSyntax statement) =>
+        statement is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax assignment }
+        && assignment.Right.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>().Any(i => i.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "detach" } or MemberBindingExpressionSyntax { Name.Identifier.ValueText: "detach" });
 
     private static BlockSyntax? BodyBlock(SyntaxNode anchor) => anchor switch
     {
@@ -124,7 +143,8 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
         _ => null,
     };
 
-    private static StatementSyntax DetachStatement(Carrier carrier)
+    /// <param name="justStored">The statement follows the store of a recurrent state, so a nullable tensor is known to be non-null there.</param>
+    private static StatementSyntax DetachStatement(Carrier carrier, bool justStored, SyntaxTrivia lineBreak)
     {
         var e = carrier.Expression;
         string text;
@@ -137,7 +157,7 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
         {
             text = $"{e} = ({Elements(carrier.Kind.Substring(Analyzer.TupleKind.Length), i => $"{e}.Item{i}.detach()")});";
         }
-        else if (carrier.Kind == Analyzer.NullableTensorKind)
+        else if (carrier.Kind == Analyzer.NullableTensorKind && !justStored)
         {
             text = $"{e} = {e}?.detach();";
         }
@@ -148,7 +168,7 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : CodeFixProvider
 
         return SyntaxFactory.ParseStatement(text)
             .WithLeadingTrivia(SyntaxFactory.ElasticMarker)
-            .WithTrailingTrivia(SyntaxFactory.ElasticCarriageReturnLineFeed)
+            .WithTrailingTrivia(lineBreak)
             .WithAdditionalAnnotations(Formatter.Annotation);
     }
 

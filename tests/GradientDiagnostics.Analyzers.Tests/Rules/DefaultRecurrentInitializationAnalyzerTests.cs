@@ -727,6 +727,64 @@ public class DefaultRecurrentInitializationAnalyzerTests
             """);
     }
 
+    [Fact]
+    public async Task GD0003_model_trained_by_a_script_that_never_initialises_it()
+    {
+        await VerifyProgramAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            var model = new CharModel();
+            model.train();
+            var optimizer = optim.Adam(model.parameters(), 1e-3);
+            var loss = model.call(randn(50, 8, 65)).sum();
+            loss.backward();
+            optimizer.step();
+
+            sealed class CharModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn = {|#0:nn.RNN(65, 128)|};
+
+                public CharModel() : base("char") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """, Vanilla(0, "rnn"));
+    }
+
+    [Fact]
+    public async Task GD0003_model_initialised_by_the_training_script_through_apply()
+    {
+        await VerifyProgramAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            var model = new CharModel();
+            model.apply(WeightInit.Orthogonal);
+            var optimizer = optim.Adam(model.parameters(), 1e-3);
+
+            static class WeightInit
+            {
+                public static void Orthogonal(nn.Module module)
+                {
+                    if (module is RNN rnn)
+                    {
+                        nn.init.orthogonal_(rnn.get_weight_hh(0));
+                    }
+                }
+            }
+
+            sealed class CharModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn = nn.RNN(65, 128);
+
+                public CharModel() : base("char") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """);
+    }
+
     // ---------------------------------------------------------------- GD0004 positives
 
     [Theory]
@@ -906,6 +964,31 @@ public class DefaultRecurrentInitializationAnalyzerTests
                     var lstm = {|#0:nn.LSTM(1, hidden)|};
                     lstm.train();
                     return lstm;
+                }
+            }
+            """, Gated(0, "lstm", lstm: true));
+    }
+
+    [Fact]
+    public async Task GD0004_reading_parameters_is_not_initialising_them()
+    {
+        await Verify.VerifyAsync("""
+            using System;
+            using static TorchSharp.torch;
+
+            static class Program
+            {
+                static void Main()
+                {
+                    var lstm = {|#0:nn.LSTM(16, 32, numLayers: 2)|};
+                    foreach (var (name, p) in lstm.named_parameters())
+                    {
+                        Console.WriteLine($"{name}: {p.abs().max().item<float>()}");
+                        p.requires_grad = true;
+                    }
+
+                    var optimizer = optim.SGD(lstm.parameters(), 0.1);
+                    optimizer.zero_grad();
                 }
             }
             """, Gated(0, "lstm", lstm: true));
@@ -1119,6 +1202,35 @@ public class DefaultRecurrentInitializationAnalyzerTests
                 foreach (var (name, p) in module.named_parameters())
                 {
                     if (name.StartsWith("weight")) torch.nn.init.orthogonal_(p);
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_model_loaded_from_a_checkpoint_in_Main()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Translator : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU encoder = nn.GRU(256, 256, numLayers: 2);
+                private readonly LSTM decoder = nn.LSTM(256, 256);
+
+                public Translator() : base("translator") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => decoder.call(encoder.call(x, null).Item1, null).Item1;
+            }
+
+            static class Program
+            {
+                static void Main(string[] args)
+                {
+                    var translator = new Translator();
+                    translator.load(args[0]);
+                    translator.eval();
                 }
             }
             """);

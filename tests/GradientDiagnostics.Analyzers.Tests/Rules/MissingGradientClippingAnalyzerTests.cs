@@ -1,5 +1,6 @@
 using GradientDiagnostics.Testing;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Testing;
 using Verify = GradientDiagnostics.Testing.TorchSharpAnalyzerVerifier<GradientDiagnostics.Analyzers.MissingGradientClippingAnalyzer>;
 
 namespace GradientDiagnostics.Analyzers.Tests.Rules;
@@ -253,9 +254,10 @@ public class MissingGradientClippingAnalyzerTests
     }
 
     [Fact]
-    public async Task Reports_an_LBFGS_closure_that_calls_backward()
+    public async Task Reports_an_LBFGS_closure_that_calls_backward_naming_the_step_without_its_closure()
     {
-        await VerifyAsync("""
+        await Verify.VerifyAsync(
+            TrainingModels.Usings + """
             static class Fit
             {
                 public static void Run()
@@ -266,7 +268,7 @@ public class MissingGradientClippingAnalyzerTests
                     var y = randn(16, 1);
                     for (var i = 0; i < 10; i++)
                     {
-                        {|GD0001:optimizer.step(() =>
+                        {|#0:optimizer.step(() =>
                         {
                             optimizer.zero_grad();
                             var loss = nn.functional.mse_loss(model.call(x), y);
@@ -276,7 +278,8 @@ public class MissingGradientClippingAnalyzerTests
                     }
                 }
             }
-            """);
+            """ + Models,
+            Verify.Diagnostic("GD0001").WithLocation(0).WithArguments("optimizer.step()").WithOptions(DiagnosticOptions.IgnoreAdditionalLocations));
     }
 
     [Fact]
@@ -294,6 +297,42 @@ public class MissingGradientClippingAnalyzerTests
                         optimizer.zero_grad();
                         var loss = nn.functional.mse_loss(model.call(rand(4, 10, 2)), rand(4, 1));
                         loss.backward();
+                        {|GD0001:optimizer.step()|};
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Reports_a_model_whose_submodule_field_has_a_base_module_type_but_holds_a_GRU_encoder()
+    {
+        await VerifyAsync("""
+            sealed class Tagger : nn.Module<Tensor, Tensor>
+            {
+                private readonly nn.Module<Tensor, Tensor> encoder;
+                private readonly nn.Module<Tensor, Tensor> classifier;
+
+                public Tagger() : base(nameof(Tagger))
+                {
+                    encoder = new Encoder(16, 32);
+                    classifier = nn.Linear(32, 5);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => classifier.call(encoder.call(x));
+            }
+
+            static class Trainer
+            {
+                public static void Train()
+                {
+                    var model = new Tagger();
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.cross_entropy(model.call(randn(4, 12, 16)), randint(0, 5, 4)).backward();
                         {|GD0001:optimizer.step()|};
                     }
                 }
@@ -491,6 +530,40 @@ public class MissingGradientClippingAnalyzerTests
     }
 
     [Fact]
+    public async Task A_base_module_typed_submodule_that_holds_an_MLP_is_not_recurrent()
+    {
+        await VerifyAsync("""
+            sealed class Classifier : nn.Module<Tensor, Tensor>
+            {
+                private readonly nn.Module<Tensor, Tensor> body;
+
+                public Classifier() : base(nameof(Classifier))
+                {
+                    body = new Mlp(16, 32, 5);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => body.call(x);
+            }
+
+            static class Trainer
+            {
+                public static void Train()
+                {
+                    var model = new Classifier();
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.cross_entropy(model.call(randn(4, 16)), randint(0, 5, 4)).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Clipping_in_a_helper_method_counts()
     {
         await VerifyAsync("""
@@ -514,6 +587,47 @@ public class MissingGradientClippingAnalyzerTests
             static class GradientTools
             {
                 public static double ClipAll(nn.Module model, double maxNorm = 1.0) => torch.nn.utils.clip_grad_norm_(model.parameters(), maxNorm);
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_user_optimizer_whose_step_clips_counts()
+    {
+        await VerifyAsync("""
+            sealed class ClippedAdam : TorchSharp.Modules.OptimizerHelper
+            {
+                private readonly optim.Optimizer inner;
+                private readonly IEnumerable<TorchSharp.Modules.Parameter> parameters;
+
+                public ClippedAdam(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+                {
+                    this.parameters = parameters.ToList();
+                    inner = optim.Adam(this.parameters);
+                }
+
+                public override Tensor step(Func<Tensor>? closure = null)
+                {
+                    torch.nn.utils.clip_grad_norm_(parameters, 1.0);
+                    return inner.step(closure);
+                }
+
+                public override void zero_grad() => inner.zero_grad();
+            }
+
+            static class Trainer
+            {
+                public static void Train()
+                {
+                    var model = new Seq2One(2, 64);
+                    var optimizer = new ClippedAdam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
+                        optimizer.step();
+                    }
+                }
             }
             """);
     }

@@ -1,4 +1,8 @@
+using System.Collections.Immutable;
 using GradientDiagnostics.Analyzers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Verify = GradientDiagnostics.Testing.TorchSharpAnalyzerVerifier<GradientDiagnostics.Analyzers.UnboundedBackpropagationThroughTimeAnalyzer>;
 
 namespace GradientDiagnostics.Analyzers.Tests.Rules;
@@ -903,6 +907,609 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             """;
 
         await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("state", "lstm"));
+    }
+
+    [Fact]
+    public async Task Detach_method_not_configured_leaves_an_opaque_truncation_unrecognised()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            namespace MyCompany.Training
+            {
+                public interface IStateTruncator
+                {
+                    Tensor Truncate(Tensor state);
+                }
+
+                public static class Trainer
+                {
+                    public static void Train(Tensor[] batches, Tensor[] targets, IStateTruncator truncator)
+                    {
+                        var gru = nn.GRU(4, 32);
+                        var head = nn.Linear(32, 1);
+                        var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                        var hidden = zeros(1, 16, 32);
+                        for (var b = 0; b < batches.Length; b++)
+                        {
+                            var (output, h) = gru.call(batches[b], hidden);
+                            hidden = truncator.Truncate(h);
+                            var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        // Truncate comes from an interface, so nothing proves it detaches; without the option the state is taken as still attached.
+        await Verify.VerifyAsync(source.Replace("hidden = truncator.Truncate(h);", "{|#0:hidden = truncator.Truncate(h)|};"), Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
+    public async Task Online_learner_detaching_a_nullable_field_with_a_null_conditional_call_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class OnlineForecaster
+            {
+                private readonly GRUCell cell = nn.GRUCell(3, 24);
+                private readonly Linear head = nn.Linear(24, 1);
+                private readonly optim.Optimizer optimizer;
+                private Tensor? hidden;
+
+                public OnlineForecaster()
+                {
+                    optimizer = optim.Adam(cell.parameters(), 1e-3);
+                }
+
+                public void Observe(Tensor window, Tensor target)
+                {
+                    hidden = hidden?.detach();
+                    for (long t = 0; t < window.shape[0]; t++)
+                    {
+                        hidden = cell.call(window[t].unsqueeze(0), hidden);
+                    }
+
+                    var loss = nn.functional.mse_loss(head.call(hidden!), target);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task State_reset_to_null_or_zeros_after_each_step_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets, bool statelessBetweenBatches)
+                {
+                    var rnn = nn.RNN(4, 32, nonLinearity: nn.NonLinearities.ReLU);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(rnn.parameters(), 1e-3);
+                    Tensor? hidden = null;
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        (output, hidden) = rnn.call(batches[b], hidden);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        hidden = statelessBetweenBatches ? null : zeros(1, 16, 32);
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Trainer_property_holding_the_state_between_batches_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class ChurnTrainer
+            {
+                private readonly LSTM lstm = nn.LSTM(12, 40, batchFirst: true);
+                private readonly Linear head = nn.Linear(40, 2);
+
+                public (Tensor, Tensor)? State { get; private set; }
+
+                public void Fit(Tensor[] sessions, Tensor[] labels, int epochs)
+                {
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    for (var epoch = 0; epoch < epochs; epoch++)
+                    {
+                        for (var i = 0; i < sessions.Length; i++)
+                        {
+                            var (output, h, c) = lstm.call(sessions[i], State);
+                            {|#0:State = (h, c)|};
+                            var loss = nn.functional.cross_entropy(head.call(output.select(1, -1)), labels[i]);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("State", "lstm"));
+    }
+
+    [Fact]
+    public async Task Top_level_training_loop_with_rnn_cell_state_carried_across_batches_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            var cell = nn.RNNCell(2, 16);
+            var head = nn.Linear(16, 1);
+            var optimizer = optim.SGD(cell.parameters(), 0.05);
+            var h = zeros(32, 16);
+            foreach (var (inputs, target) in AddingTask.Batches(100))
+            {
+                for (long t = 0; t < inputs.shape[1]; t++)
+                {
+                    {|#0:h = cell.call(inputs.select(1, t), h)|};
+                }
+
+                var loss = nn.functional.mse_loss(head.call(h), target);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+            }
+
+            static class AddingTask
+            {
+                public static System.Collections.Generic.IEnumerable<(Tensor, Tensor)> Batches(int count)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        yield return (rand(32, 50, 2), rand(32, 1));
+                    }
+                }
+            }
+            """;
+
+        var test = new Verify.Test { TestCode = source };
+        test.TestState.OutputKind = OutputKind.ConsoleApplication;
+        test.ExpectedDiagnostics.Add(Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("h", "cell"));
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task Local_function_training_one_batch_on_a_captured_state_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        TrainBatch(batches[b], targets[b]);
+                    }
+
+                    void TrainBatch(Tensor batch, Tensor target)
+                    {
+                        var (output, h) = gru.call(batch, hidden);
+                        {|#0:hidden = h|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), target);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
+    public async Task Stateful_model_used_only_for_inference_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingLstm : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+                private readonly Linear head;
+                private (Tensor, Tensor)? state;
+
+                public StreamingLstm() : base(nameof(StreamingLstm))
+                {
+                    lstm = nn.LSTM(6, 48, batchFirst: true);
+                    head = nn.Linear(48, 6);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, h, c) = lstm.call(input, state);
+                    state = (h, c);
+                    return head.call(output);
+                }
+            }
+
+            public static class Monitor
+            {
+                public static float[] Score(StreamingLstm model, Tensor[] chunks)
+                {
+                    using var noGrad = no_grad();
+                    model.eval();
+                    var scores = new float[chunks.Length];
+                    for (var i = 0; i < chunks.Length; i++)
+                    {
+                        scores[i] = model.call(chunks[i]).abs().mean().item<float>();
+                    }
+
+                    return scores;
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Tuple_state_detached_by_a_user_helper_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var lstm = nn.LSTM(4, 32, numLayers: 2);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lstm.parameters(), 1e-3);
+                    var state = (zeros(2, 16, 32), zeros(2, 16, 32));
+                    foreach (var (batch, target) in System.Linq.Enumerable.Zip(batches, targets))
+                    {
+                        state = Truncate(state);
+                        var (output, h, c) = lstm.call(batch, state);
+                        state = (h, c);
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), target);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+
+                private static (Tensor, Tensor) Truncate((Tensor H, Tensor C) state) => (state.H.detach(), state.C.detach());
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task Stateful_model_whose_DetachState_the_training_loop_calls_is_not_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StreamingGru : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly Linear head;
+                private Tensor? hidden;
+
+                public StreamingGru() : base(nameof(StreamingGru))
+                {
+                    gru = nn.GRU(6, 48, batchFirst: true);
+                    head = nn.Linear(48, 6);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor input)
+                {
+                    var (output, h) = gru.call(input, hidden);
+                    hidden = h;
+                    return head.call(output);
+                }
+
+                // Truncated BPTT: keep the state's value, drop its history.
+                public void DetachState() => hidden = hidden?.detach();
+            }
+
+            public static class StreamTrainer
+            {
+                public static void Train(StreamingGru model, Tensor[] chunks, Tensor[] targets)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var i = 0; i < chunks.Length; i++)
+                    {
+                        model.DetachState();
+                        optimizer.zero_grad();
+                        var loss = nn.functional.mse_loss(model.call(chunks[i]), targets[i]);
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source);
+    }
+
+    [Fact]
+    public async Task RiskyTraining_sample_reports_a_carried_hidden_state()
+    {
+        var diagnostics = await AnalyzeSampleAsync("RiskyTraining");
+
+        Assert.Contains(diagnostics, d => d.Id == RuleIdentifiers.UnboundedBackpropagationThroughTime);
+    }
+
+    [Theory]
+    [InlineData("AddingProblem")]
+    [InlineData("SafeTraining")]
+    public async Task Samples_that_keep_no_undetached_state_report_nothing(string sample)
+    {
+        if (!Directory.Exists(Path.Combine(RepositoryRoot(), "samples", sample)))
+        {
+            return;
+        }
+
+        var diagnostics = await AnalyzeSampleAsync(sample);
+
+        Assert.DoesNotContain(diagnostics, d => d.Id == RuleIdentifiers.UnboundedBackpropagationThroughTime);
+    }
+
+    /// <summary>
+    /// Runs the analyzer over every source file of a sample as it is in the repository. References the sample needs
+    /// beyond TorchSharp (a command-line parser, the runtime) may be missing; the training code still binds.
+    /// </summary>
+    private static async Task<IReadOnlyList<Diagnostic>> AnalyzeSampleAsync(string sample)
+    {
+        var directory = Path.Combine(RepositoryRoot(), "samples", sample);
+        var files = Directory.GetFiles(directory, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains(Path.DirectorySeparatorChar + "obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+                && !f.Contains(Path.DirectorySeparatorChar + "bin" + Path.DirectorySeparatorChar, StringComparison.Ordinal));
+        var parse = new CSharpParseOptions(LanguageVersion.Latest);
+        var trees = files.Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), parse, f))
+            .Append(CSharpSyntaxTree.ParseText(ImplicitUsings, parse, "ImplicitUsings.cs"));
+        var references = await Microsoft.CodeAnalysis.Testing.ReferenceAssemblies.Net.Net80.ResolveAsync(LanguageNames.CSharp, CancellationToken.None);
+        var compilation = CSharpCompilation.Create(
+            sample,
+            trees,
+            references.Add(GradientDiagnostics.Testing.TorchSharpReferences.TorchSharp),
+            new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
+        var failures = new List<Exception>();
+        var options = new CompilationWithAnalyzersOptions(
+            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty),
+            (exception, _, _) => failures.Add(exception),
+            concurrentAnalysis: false,
+            logAnalyzerExecutionTime: false);
+        var diagnostics = await compilation
+            .WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new UnboundedBackpropagationThroughTimeAnalyzer()), options)
+            .GetAnalyzerDiagnosticsAsync();
+        Assert.Empty(failures);
+        return diagnostics;
+    }
+
+    private const string ImplicitUsings = """
+        global using System;
+        global using System.Collections.Generic;
+        global using System.Linq;
+        """;
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Diagnostics.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Diagnostics.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public async Task State_carried_through_try_finally_async_and_lambda_training_loops_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using System;
+            using System.Collections.Generic;
+            using System.Threading.Tasks;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public sealed class AsyncTrainer
+            {
+                private readonly TorchSharp.Modules.GRU gru = nn.GRU(4, 32);
+                private readonly TorchSharp.Modules.Linear head = nn.Linear(32, 1);
+
+                public async Task TrainAsync(IAsyncEnumerable<(Tensor X, Tensor Y)> stream)
+                {
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    Tensor? hidden = null;
+                    await foreach (var (x, y) in stream)
+                    {
+                        try
+                        {
+                            var (output, h) = gru.call(x, hidden);
+                            {|#0:hidden = h|};
+                            var loss = nn.functional.mse_loss(head.call(output[-1]), y);
+                            optimizer.zero_grad();
+                            loss.backward();
+                            optimizer.step();
+                        }
+                        catch (ExternalException error) when (error.Message.Contains("out of memory"))
+                        {
+                            hidden = null;
+                            continue;
+                        }
+                        finally
+                        {
+                            GC.KeepAlive(y);
+                        }
+
+                        await Task.Yield();
+                    }
+                }
+
+                public Action<Tensor, Tensor> MakeStep()
+                {
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    return (x, y) =>
+                    {
+                        var (output, h) = gru.call(x, hidden);
+                        {|#1:hidden = h|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), y);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    };
+                }
+
+                public IEnumerable<float> Steps(Tensor[] xs, Tensor[] ys)
+                {
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    var i = 0;
+                    while (true)
+                    {
+                        switch (i < xs.Length ? 1 : 0)
+                        {
+                            case 0:
+                                yield break;
+                        }
+
+                        var (output, h) = gru.call(xs[i], hidden);
+                        hidden = h;
+                        {|#2:hidden = i % 10 == 0 ? hidden.detach() : hidden|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), ys[i]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        yield return loss.item<float>();
+                        i++;
+                    }
+                }
+            }
+
+            public sealed class ExternalException : Exception
+            {
+            }
+            """;
+
+        await Verify.VerifyAsync(
+            source,
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"),
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(1).WithArguments("hidden", "gru"),
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(2).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
+    public async Task Per_batch_step_storing_state_into_a_ref_parameter_or_a_holder_argument_is_reported()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class SessionState
+            {
+                public Tensor? Hidden { get; set; }
+            }
+
+            public sealed class Steps
+            {
+                private readonly GRU gru = nn.GRU(4, 32);
+                private readonly Linear head = nn.Linear(32, 1);
+                private readonly optim.Optimizer optimizer;
+
+                public Steps()
+                {
+                    optimizer = optim.Adam(gru.parameters(), 1e-3);
+                }
+
+                public void TrainBatch(Tensor x, Tensor y, ref Tensor? hidden)
+                {
+                    var (output, h) = gru.call(x, hidden);
+                    {|#0:hidden = h|};
+                    Optimise(nn.functional.mse_loss(head.call(output[-1]), y));
+                }
+
+                public void TrainSession(Tensor x, Tensor y, SessionState session)
+                {
+                    var (output, h) = gru.call(x, session.Hidden);
+                    {|#1:session.Hidden = h|};
+                    Optimise(nn.functional.mse_loss(head.call(output[-1]), y));
+                }
+
+                public void TrainSessionTruncated(Tensor x, Tensor y, SessionState session)
+                {
+                    var (output, h) = gru.call(x, session.Hidden?.detach());
+                    session.Hidden = h;
+                    Optimise(nn.functional.mse_loss(head.call(output[-1]), y));
+                }
+
+                private void Optimise(Tensor loss)
+                {
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(
+            source,
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"),
+            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(1).WithArguments("Hidden", "gru"));
     }
 
     [Fact]

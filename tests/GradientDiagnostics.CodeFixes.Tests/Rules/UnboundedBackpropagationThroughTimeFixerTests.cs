@@ -132,7 +132,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task Detaches_a_nullable_field_state_with_a_null_conditional_call()
+    public async Task Detaches_a_nullable_field_state_just_after_the_store_where_it_is_known_non_null()
     {
         const string source = """
             #nullable enable
@@ -197,7 +197,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                     optimizer.zero_grad();
                     var (output, h) = gru.call(batch, hidden);
                     hidden = h;
-                    hidden = hidden?.detach();
+                    hidden = hidden.detach();
                     var loss = nn.functional.mse_loss(head.call(output), next);
                     loss.backward();
                     optimizer.step();
@@ -486,7 +486,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task Detaches_at_the_top_of_a_per_batch_method_when_the_state_field_is_read_after_the_store()
+    public async Task Detaches_a_nullable_field_at_the_top_of_a_per_batch_method_when_the_state_is_read_after_the_store()
     {
         const string source = """
             #nullable enable
@@ -499,7 +499,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                 private readonly GRUCell cell = nn.GRUCell(3, 24);
                 private readonly Linear head = nn.Linear(24, 1);
                 private readonly optim.Optimizer optimizer;
-                private Tensor hidden = zeros(1, 24);
+                private Tensor? hidden;
 
                 public OnlineForecaster()
                 {
@@ -513,7 +513,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                         {|GD0002:hidden = cell.call(window[t].unsqueeze(0), hidden)|};
                     }
 
-                    var loss = nn.functional.mse_loss(head.call(hidden), target);
+                    var loss = nn.functional.mse_loss(head.call(hidden!), target);
                     optimizer.zero_grad();
                     loss.backward();
                     optimizer.step();
@@ -531,7 +531,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                 private readonly GRUCell cell = nn.GRUCell(3, 24);
                 private readonly Linear head = nn.Linear(24, 1);
                 private readonly optim.Optimizer optimizer;
-                private Tensor hidden = zeros(1, 24);
+                private Tensor? hidden;
 
                 public OnlineForecaster()
                 {
@@ -540,16 +540,89 @@ public class UnboundedBackpropagationThroughTimeFixerTests
 
                 public void Observe(Tensor window, Tensor target)
                 {
-                    hidden = hidden.detach();
+                    hidden = hidden?.detach();
                     for (long t = 0; t < window.shape[0]; t++)
                     {
                         hidden = cell.call(window[t].unsqueeze(0), hidden);
                     }
 
-                    var loss = nn.functional.mse_loss(head.call(hidden), target);
+                    var loss = nn.functional.mse_loss(head.call(hidden!), target);
                     optimizer.zero_grad();
                     loss.backward();
                     optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Fix_all_puts_the_detaches_of_two_stacked_cells_together_at_the_top_of_the_batch_loop()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class StackedCellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var lower = nn.GRUCell(8, 32);
+                    var upper = nn.GRUCell(32, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lower.parameters(), 1e-3);
+                    var h1 = zeros(16, 32);
+                    var h2 = zeros(16, 32);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            {|GD0002:h1 = lower.call(x[t], h1)|};
+                            {|GD0002:h2 = upper.call(h1, h2)|};
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(h2), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class StackedCellTrainer
+            {
+                public static void Train(Tensor[] sequences, Tensor[] targets)
+                {
+                    var lower = nn.GRUCell(8, 32);
+                    var upper = nn.GRUCell(32, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(lower.parameters(), 1e-3);
+                    var h1 = zeros(16, 32);
+                    var h2 = zeros(16, 32);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        h1 = h1.detach();
+                        h2 = h2.detach();
+                        var x = sequences[b];
+                        for (long t = 0; t < x.shape[0]; t++)
+                        {
+                            h1 = lower.call(x[t], h1);
+                            h2 = upper.call(h1, h2);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(h2), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
                 }
             }
             """;

@@ -1,0 +1,89 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using GradientDiagnostics.Analyzers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+
+namespace GradientDiagnostics.CodeFixes;
+
+/// <summary>
+/// GD0008 fix: inserts <c>&lt;optimizer&gt;.zero_grad();</c> as the first statement of the loop body, so every iteration
+/// starts from cleared gradients. Not offered when the optimizer is not in scope there (declared inside the loop) or the
+/// loop body is not a block.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(GradientsNeverClearedFixer)), Shared]
+public sealed class GradientsNeverClearedFixer : TextChangeCodeFixProvider
+{
+
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(RuleIdentifiers.GradientsNeverCleared);
+
+    protected override string Title => "Clear gradients at the start of each iteration";
+
+    protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    {
+        if (diagnostic.AdditionalLocations.Count == 0
+            || await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not { } root
+            || await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false) is not { } model
+            || diagnostic.AdditionalLocations[0].SourceTree != root.SyntaxTree
+            || root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax stepAccess }
+            || LoopBody(root.FindNode(diagnostic.AdditionalLocations[0].SourceSpan, getInnermostNodeForTie: true)) is not { } body)
+        {
+            return default;
+        }
+
+        var position = body.OpenBraceToken.Span.End;
+        if (!StatementEdits.MeansTheSameAt(stepAccess.Expression, model, model, position))
+        {
+            return default;
+        }
+
+        var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
+        var newLine = StatementEdits.NewLine(text);
+        var line = stepAccess.Expression + ".zero_grad();";
+        var braceLine = text.Lines.GetLineFromPosition(body.OpenBraceToken.Span.End);
+        if (body.Statements.Count > 0 && braceLine.End == body.OpenBraceToken.Span.End && braceLine.EndIncludingLineBreak <= body.Statements[0].SpanStart)
+        {
+            // After the zero_grad() calls that already open the body (so clears read in the order they were added),
+            // else before whatever opens it (a comment or the first statement), at the first statement's indentation.
+            var cleared = LeadingGradientClears(body, model);
+            var insertAt = cleared == 0
+                ? braceLine.EndIncludingLineBreak
+                : text.Lines.GetLineFromPosition(body.Statements[cleared - 1].Span.End).EndIncludingLineBreak;
+            var indentation = StatementEdits.IndentationAt(text, body.Statements[0].SpanStart);
+            return ImmutableArray.Create(new TextChange(new TextSpan(insertAt, 0), indentation + line + newLine));
+        }
+
+        var braceIndentation = StatementEdits.IndentationAt(text, body.OpenBraceToken.SpanStart);
+        return ImmutableArray.Create(new TextChange(new TextSpan(body.OpenBraceToken.Span.End, 0), newLine + braceIndentation + "    " + line));
+    }
+
+    private static int LeadingGradientClears(BlockSyntax body, SemanticModel model)
+    {
+        var symbols = TorchSharpSymbols.TryCreate(model.Compilation);
+        var count = 0;
+        while (symbols is not null
+            && count < body.Statements.Count
+            && body.Statements[count] is ExpressionStatementSyntax { Expression: InvocationExpressionSyntax invocation }
+            && model.GetSymbolInfo(invocation).Symbol is IMethodSymbol method
+            && symbols.IsZeroGrad(method))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static BlockSyntax? LoopBody(SyntaxNode loop) => loop switch
+    {
+        ForStatementSyntax { Statement: BlockSyntax block } => block,
+        CommonForEachStatementSyntax { Statement: BlockSyntax block } => block,
+        WhileStatementSyntax { Statement: BlockSyntax block } => block,
+        DoStatementSyntax { Statement: BlockSyntax block } => block,
+        _ => null,
+    };
+}
