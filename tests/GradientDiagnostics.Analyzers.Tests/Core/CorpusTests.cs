@@ -84,9 +84,7 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
     public void Analyzers_meet_precision_and_recall_on_unseen_corpus()
     {
         var tally = Tally(corpus.Results.Where(r => !r.IsPublicStyle));
-        output.WriteLine("Unseen corpus (precision >= 0.95, recall >= 0.9 per rule):");
-        output.WriteLine(FormatTable(tally));
-        output.WriteLine(FormatMismatches(corpus.Results.Where(r => !r.IsPublicStyle)));
+        Report("corpus-report-unseen.md", "Unseen corpus (precision >= 0.95, recall >= 0.9 per rule)", FormatTable(tally), FormatMismatches(corpus.Results.Where(r => !r.IsPublicStyle)));
 
         var failing = tally.Where(t => t.Key != "all" && (t.Value.Precision < RequiredPrecision || t.Value.Recall < RequiredRecall))
             .Select(t => $"{t.Key}: precision {t.Value.Precision:F2}, recall {t.Value.Recall:F2} (TP {t.Value.TruePositives}, FP {t.Value.FalsePositives}, FN {t.Value.FalseNegatives})")
@@ -98,9 +96,7 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
     public void Analyzers_meet_precision_on_public_style_corpus()
     {
         var tally = Tally(corpus.Results.Where(r => r.IsPublicStyle));
-        output.WriteLine("Public-style corpus (precision >= 0.85 over all rules):");
-        output.WriteLine(FormatTable(tally));
-        output.WriteLine(FormatMismatches(corpus.Results.Where(r => r.IsPublicStyle)));
+        Report("corpus-report-public.md", "Public-style corpus (precision >= 0.85 over all rules)", FormatTable(tally), FormatMismatches(corpus.Results.Where(r => r.IsPublicStyle)));
         Assert.True(tally["all"].Precision >= RequiredPublicPrecision, $"public-style precision {tally["all"].Precision:F2}\n" + FormatMismatches(corpus.Results.Where(r => r.IsPublicStyle)));
     }
 
@@ -110,21 +106,30 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
         var outcomes = await corpus.ApplyAllFixesAsync();
         var offered = outcomes.Where(o => o.Offered).ToList();
         var succeeded = offered.Count(o => o.Succeeded);
-        output.WriteLine($"Fixes: {offered.Count} offered, {succeeded} compile and remove their diagnostic, {outcomes.Count(o => !o.Offered)} diagnostics of fixable rules without an offered fix.");
+        var table = new StringBuilder();
+        table.AppendLine("| rule | offered | compile and remove the diagnostic | not offered |");
+        table.AppendLine("|---|---|---|---|");
         foreach (var group in outcomes.GroupBy(o => o.Rule).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            output.WriteLine($"  {group.Key}: offered {group.Count(o => o.Offered)}, succeeded {group.Count(o => o.Succeeded)}, not offered {group.Count(o => !o.Offered)}");
+            table.AppendLine($"| {group.Key} | {group.Count(o => o.Offered)} | {group.Count(o => o.Succeeded)} | {group.Count(o => !o.Offered)} |");
         }
 
-        foreach (var failure in outcomes.Where(o => !o.Succeeded))
-        {
-            output.WriteLine($"  {failure.Rule} {failure.Location}: {failure.Reason}");
-        }
+        table.AppendLine($"| all | {offered.Count} | {succeeded} | {outcomes.Count(o => !o.Offered)} |");
+        Report("corpus-report-fixes.md", "Code fixes (>= 90% of offered fixes compile and remove their diagnostic)", table.ToString(),
+            string.Join("\n", outcomes.Where(o => !o.Succeeded).Select(o => $"{o.Rule} {o.Location}: {o.Reason}")));
 
         Assert.NotEmpty(offered);
         var rate = (double)succeeded / offered.Count;
         Assert.True(rate >= RequiredFixSuccess, $"only {succeeded}/{offered.Count} fixes compile and remove their diagnostic:\n"
             + string.Join("\n", outcomes.Where(o => o.Offered && !o.Succeeded).Select(o => $"{o.Rule} {o.Location}: {o.Reason}")));
+    }
+
+    /// <summary>Prints a section to the test output and keeps it next to the test assembly for CI artifacts.</summary>
+    private void Report(string fileName, string title, string table, string details)
+    {
+        var text = $"## {title}\n\n{table}\n{details}\n";
+        output.WriteLine(text);
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, fileName), text);
     }
 
     private static Dictionary<string, RuleTally> Tally(IEnumerable<FileResult> results)
