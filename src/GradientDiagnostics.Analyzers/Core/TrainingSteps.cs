@@ -97,7 +97,7 @@ public sealed class TrainingSteps
         foreach (var invocation in others)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (IsClipping(invocation.TargetMethod, options, cancellationToken))
+            if (IsClipping(invocation, options, cancellationToken))
             {
                 clips.Add(invocation);
             }
@@ -115,7 +115,7 @@ public sealed class TrainingSteps
             var kind = StepPathKind.Straight;
             foreach (var backward in backwards)
             {
-                if (TryPair(root, backward, stepCall, out var pairLoop, out var pairKind))
+                if (TryPair(root, backward, stepCall, optimizerSteps, out var pairLoop, out var pairKind))
                 {
                     paired.Add(backward);
                     loop ??= pairLoop;
@@ -132,21 +132,26 @@ public sealed class TrainingSteps
         return new TrainingMethod(root, options, backwards.ToImmutable(), optimizerSteps.ToImmutable(), clips.ToImmutable(), zeroGrads.ToImmutable(), steps.ToImmutable());
     }
 
-    /// <summary>True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, a method named in <c>gradient_diagnostics.clipping_methods</c>, or a source helper that reaches either.</summary>
-    public bool IsClipping(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
-    {
-        if (IsDirectClipping(method, options))
-        {
-            return true;
-        }
+    /// <summary>
+    /// True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, an in-place clamp of a gradient (<c>p.grad.clamp_(-c, c)</c>),
+    /// a method named in <c>gradient_diagnostics.clipping_methods</c>, or a call of a source helper that does one of these.
+    /// </summary>
+    public bool IsClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
+        IsDirectClipping(invocation, options) || IsClippingHelper(invocation.TargetMethod, options, cancellationToken);
 
+    /// <summary>True when calling <paramref name="method"/> clips: it is a clipping method, or a source method that reaches one.</summary>
+    public bool IsClippingMethod(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
+        Symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods) || IsClippingHelper(method, options, cancellationToken);
+
+    private bool IsClippingHelper(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
+    {
         if (!IsSourceMethod(method))
         {
             return false;
         }
 
         var key = options.ClippingMethods.IsDefaultOrEmpty ? ClipKey : ClipKey + ":" + string.Join(",", options.ClippingMethods);
-        return Bodies.Reaches(method, key, invocation => IsDirectClipping(invocation.TargetMethod, options), cancellationToken);
+        return Bodies.Reaches(method, key, invocation => IsDirectClipping(invocation, options), cancellationToken);
     }
 
     /// <summary>
@@ -206,7 +211,9 @@ public sealed class TrainingSteps
 
             foreach (var argument in arguments)
             {
-                if (argument.ArgumentKind == ArgumentKind.Explicit && argument.Parameter is { } parameter && (parameter.Ordinal == 0 || parameter.Name == "parameters"))
+                // The parameter list, not a module handed to a user factory such as CreateOptimizer(model).
+                if (argument.ArgumentKind == ArgumentKind.Explicit && argument.Parameter is { } parameter
+                    && (parameter.Ordinal == 0 || parameter.Name == "parameters") && !Symbols.IsModule(parameter.Type))
                 {
                     result.Add(Unwrap(argument.Value));
                 }
@@ -217,7 +224,7 @@ public sealed class TrainingSteps
     }
 
     /// <summary>The symbol an optimizer/model reference reads (local, parameter, field or property), or null.</summary>
-    public static ISymbol? ReferencedSymbol(IOperation? operation) => Unwrap(operation) switch
+    public static ISymbol? ReferencedSymbol(IOperation? operation) => (operation is null ? null : Unwrap(operation)) switch
     {
         ILocalReferenceOperation local => local.Local,
         IParameterReferenceOperation parameter => parameter.Parameter,
@@ -226,7 +233,8 @@ public sealed class TrainingSteps
         _ => null,
     };
 
-    public static IOperation Unwrap(IOperation? operation)
+    /// <summary>The operation under conversions and parentheses.</summary>
+    public static IOperation Unwrap(IOperation operation)
     {
         while (true)
         {
@@ -239,7 +247,7 @@ public sealed class TrainingSteps
                     operation = parenthesized.Operand;
                     break;
                 default:
-                    return operation!;
+                    return operation;
             }
         }
     }
@@ -278,7 +286,7 @@ public sealed class TrainingSteps
 
     internal static bool Contains(IOperation outer, IOperation inner) => outer.Syntax.Span.Contains(inner.Syntax.Span) && outer.Syntax.SyntaxTree == inner.Syntax.SyntaxTree;
 
-    private static bool TryPair(IOperation root, IInvocationOperation backward, IInvocationOperation stepCall, out ILoopOperation? loop, out StepPathKind kind)
+    private static bool TryPair(IOperation root, IInvocationOperation backward, IInvocationOperation stepCall, IEnumerable<IInvocationOperation> allSteps, out ILoopOperation? loop, out StepPathKind kind)
     {
         loop = null;
         kind = StepPathKind.Straight;
@@ -296,7 +304,16 @@ public sealed class TrainingSteps
         }
 
         var stepLoops = EnclosingLoops(stepCall, root).ToList();
-        loop = EnclosingLoops(backward, root).FirstOrDefault(stepLoops.Contains);
+        var backwardLoops = EnclosingLoops(backward, root).ToList();
+        loop = backwardLoops.FirstOrDefault(stepLoops.Contains);
+
+        // A loop around backward() but not around this step() that steps an optimizer itself consumes its gradients
+        // (a pretraining loop followed by a fine-tuning loop); one without a step accumulates them for this step().
+        if (backwardLoops.Any(backwardLoop => !stepLoops.Contains(backwardLoop) && allSteps.Any(other => Contains(backwardLoop.Body, other))))
+        {
+            return false;
+        }
+
         if (backward.Syntax.SpanStart < stepCall.Syntax.SpanStart)
         {
             return true;
@@ -306,8 +323,10 @@ public sealed class TrainingSteps
         return loop is not null;
     }
 
-    private bool IsDirectClipping(IMethodSymbol method, GradientDiagnosticsOptions options) =>
-        Symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods);
+    private bool IsDirectClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options) =>
+        Symbols.IsClipGrad(invocation.TargetMethod)
+        || GradientDiagnosticsOptions.Matches(invocation.TargetMethod, options.ClippingMethods)
+        || (invocation.TargetMethod.Name is "clamp_" or "clip_" && IsOnGradient(invocation));
 
     private bool IsGradientClearing(IInvocationOperation invocation, CancellationToken cancellationToken)
     {
@@ -328,7 +347,13 @@ public sealed class TrainingSteps
             return true;
         }
 
-        if (invocation.TargetMethod.Name != "zero_" || !Symbols.IsTensor(invocation.TargetMethod.ContainingType))
+        return invocation.TargetMethod.Name == "zero_" && IsOnGradient(invocation);
+    }
+
+    /// <summary>True for a Tensor method called on a parameter's gradient: <c>p.grad.m(…)</c> or <c>p.grad?.m(…)</c>.</summary>
+    private bool IsOnGradient(IInvocationOperation invocation)
+    {
+        if (invocation.Instance is null || !Symbols.IsTensor(invocation.TargetMethod.ContainingType))
         {
             return false;
         }
@@ -373,7 +398,7 @@ public sealed class TrainingSteps
             {
                 yield return Unwrap(instance);
             }
-            else if (depth < MaxResolutionDepth && operation is ILocalReferenceOperation local && Symbols.IsModule(local.Type) is false)
+            else if (depth < MaxResolutionDepth && operation is ILocalReferenceOperation local && !Symbols.IsModule(local.Type))
             {
                 // var parameters = model.parameters().Concat(head.parameters()); optim.Adam(parameters)
                 foreach (var value in ResolveValues(root, local, cancellationToken))

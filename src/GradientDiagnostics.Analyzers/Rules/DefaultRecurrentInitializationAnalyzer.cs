@@ -64,7 +64,7 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
         var arguments = vanilla
             ? new object[] { creation.DisplayName }
             : new object[] { creation.DisplayName, symbols.IsLstmModule(creation.ModuleType) ? " and a forget-gate bias of 1" : string.Empty };
-        var additional = uncovered.Value.Constructor?.Locations.Where(location => location.IsInSource).Take(1) ?? Enumerable.Empty<Location>();
+        var additional = uncovered.Value.Constructors.SelectMany(constructor => constructor.Locations.Where(location => location.IsInSource).Take(1));
         context.ReportDiagnostic(Diagnostic.Create(descriptor, context.Operation.Syntax.GetLocation(), additional, arguments));
     }
 
@@ -195,12 +195,15 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
         }
     }
 
-    /// <summary>A way the module is created without being initialised; <see cref="Constructor"/> names the constructor when another one does initialise.</summary>
+    /// <summary>
+    /// The module is created without being initialised. <see cref="Constructors"/> lists the constructors that miss the
+    /// initialisation when another constructor has it (they become the diagnostic's additional locations, and the fix's targets).
+    /// </summary>
     private readonly struct UninitializedPath
     {
-        public UninitializedPath(IMethodSymbol? constructor) => Constructor = constructor;
+        public UninitializedPath(ImmutableArray<IMethodSymbol> constructors) => Constructors = constructors;
 
-        public IMethodSymbol? Constructor { get; }
+        public ImmutableArray<IMethodSymbol> Constructors { get; }
     }
 
     private sealed class InitializationSearch
@@ -252,7 +255,7 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
                 return null;
             }
 
-            return new UninitializedPath(null);
+            return new UninitializedPath(ImmutableArray<IMethodSymbol>.Empty);
         }
 
         private UninitializedPath? FindUninitializedConstructor(IMethodSymbol? creatingConstructor)
@@ -270,8 +273,8 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
                 return null;
             }
 
-            // Point at the constructor that misses initialisation only when another way of constructing the model has it.
-            return new UninitializedPath(uncovered.Count < entries.Count ? uncovered[0] : null);
+            // Point at the constructors that miss initialisation only when another way of constructing the model has it.
+            return new UninitializedPath(uncovered.Count < entries.Count ? uncovered.ToImmutableArray() : ImmutableArray<IMethodSymbol>.Empty);
         }
 
         /// <summary>The constructors that run the creation: the creating one and those chaining to it with this(...); every one for a field initialiser.</summary>

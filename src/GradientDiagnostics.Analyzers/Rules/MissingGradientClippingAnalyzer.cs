@@ -27,7 +27,7 @@ public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyze
                 // A clip anywhere in the step counts here: a misplaced one is GD0006's to report.
                 // A user optimizer whose step() clips before updating is clipping between backward() and the update.
                 if (method.Clips.Any(clip => TrainingMethod.IsInStep(clip, step) || TrainingMethod.IsBetweenBackwardAndStep(clip, step))
-                    || trainingSteps.IsClipping(step.StepCall.TargetMethod, method.Options, block.CancellationToken)
+                    || trainingSteps.IsClippingMethod(step.StepCall.TargetMethod, method.Options, block.CancellationToken)
                     || !trainingSteps.IsRecurrent(step, block.CancellationToken))
                 {
                     continue;

@@ -127,7 +127,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         var loops = statement.Ancestors().TakeWhile(a => a != root).Where(IsLoop).ToList();
         var trainingLoop = loops.FirstOrDefault(loop => knowledge.Trains(model.GetOperation(loop)));
         var innermostLoop = loops.FirstOrDefault();
-        if (statement.Parent is BlockSyntax block && innermostLoop == trainingLoop && !ReadAfter(statement, block, carried, model))
+        if (statement.Parent is BlockSyntax && innermostLoop == trainingLoop && !ReadAfter(statement, trainingLoop ?? root, carried, model))
         {
             return (statement, InsertAfterStatement);
         }
@@ -140,10 +140,10 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         return carried.Carriers.All(c => c.Persistent) && MethodBlock(root) is not null ? (root, InsertAtBodyStart) : null;
     }
 
-    internal static bool IsLoop(SyntaxNode node) =>
+    private static bool IsLoop(SyntaxNode node) =>
         node is ForStatementSyntax or ForEachStatementSyntax or ForEachVariableStatementSyntax or WhileStatementSyntax or DoStatementSyntax;
 
-    internal static StatementSyntax? LoopBody(SyntaxNode loop) => loop switch
+    private static StatementSyntax? LoopBody(SyntaxNode loop) => loop switch
     {
         ForStatementSyntax f => f.Statement,
         CommonForEachStatementSyntax f => f.Statement,
@@ -152,7 +152,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         _ => null,
     };
 
-    internal static BlockSyntax? MethodBlock(SyntaxNode node) => node switch
+    private static BlockSyntax? MethodBlock(SyntaxNode node) => node switch
     {
         BaseMethodDeclarationSyntax m => m.Body,
         AccessorDeclarationSyntax a => a.Body,
@@ -161,17 +161,26 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         _ => null,
     };
 
-    private static bool ReadAfter(StatementSyntax statement, BlockSyntax block, CarriedState carried, SemanticModel model)
+    /// <summary>True when a statement after <paramref name="statement"/>, up to the end of <paramref name="scope"/>'s body, reads a carrier.</summary>
+    private static bool ReadAfter(StatementSyntax statement, SyntaxNode scope, CarriedState carried, SemanticModel model)
     {
         var members = new HashSet<ISymbol>(carried.Carriers.Select(c => c.Member), SymbolEqualityComparer.Default);
-        foreach (var later in block.Statements.SkipWhile(s => s != statement).Skip(1))
+        for (SyntaxNode? node = statement; node is not null && node != scope; node = node.Parent)
         {
-            foreach (var node in later.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
+            if (node.Parent is not BlockSyntax block)
             {
-                var symbol = model.GetSymbolInfo(node).Symbol;
-                if (symbol is not null && members.Contains(symbol))
+                continue;
+            }
+
+            foreach (var later in block.Statements.SkipWhile(s => s != node).Skip(1))
+            {
+                foreach (var name in later.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
                 {
-                    return true;
+                    var symbol = model.GetSymbolInfo(name).Symbol;
+                    if (symbol is not null && members.Contains(symbol))
+                    {
+                        return true;
+                    }
                 }
             }
         }
@@ -539,19 +548,9 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 return;
             }
 
-            if (knowledge.IsDetaching(invocation))
+            foreach (var detached in knowledge.DetachedInPlace(invocation))
             {
-                if (invocation.Instance is { } instance)
-                {
-                    KillRooted(instance);
-                }
-
-                foreach (var argument in invocation.Arguments)
-                {
-                    KillRooted(argument.Value);
-                }
-
-                return;
+                KillRooted(detached);
             }
 
             if (knowledge.RunsBackward(invocation))
@@ -855,6 +854,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     {
         private const string BackwardKey = "GD0002.backward";
         private const string DetachKey = "GD0002.detach";
+        private const string InPlaceDetachKey = "GD0002.detach_";
         private const int MaxSummaryDepth = 2;
 
         private readonly SourceMethodBodies bodies;
@@ -885,39 +885,86 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         }
 
         /// <summary>
-        /// True when another method of the member's type (not a constructor) overwrites or detaches it in place, as a
-        /// stateful module's <c>DetachState()</c> or <c>ResetState()</c> called between batches does.
+        /// True when another method of the member's type (not a constructor) detaches or resets it — a stateful module's
+        /// <c>DetachState()</c> or <c>ResetState()</c> — and training code calls that method once per call of the method
+        /// that carries the state (in the same loop iteration, not once per epoch).
         /// </summary>
         public bool ResetElsewhere(ISymbol member, IOperation currentBody)
         {
-            var current = currentBody.SemanticModel?.GetDeclaredSymbol(currentBody.Syntax, cancellationToken);
+            if (currentBody.SemanticModel?.GetDeclaredSymbol(currentBody.Syntax, cancellationToken) is not IMethodSymbol current)
+            {
+                return false;
+            }
+
+            var carrierSites = trainingCallees.CallSites(current, cancellationToken);
             foreach (var method in member.ContainingType.GetMembers().OfType<IMethodSymbol>())
             {
-                if (method.MethodKind is MethodKind.Constructor or MethodKind.StaticConstructor || SymbolEqualityComparer.Default.Equals(method, current))
+                if (method.MethodKind is MethodKind.Constructor or MethodKind.StaticConstructor
+                    || SymbolEqualityComparer.Default.Equals(method.OriginalDefinition, current.OriginalDefinition)
+                    || !Resets(method, member))
                 {
                     continue;
                 }
 
-                foreach (var body in bodies.GetBodies(method, cancellationToken))
+                foreach (var reset in trainingCallees.CallSites(method, cancellationToken))
                 {
-                    foreach (var operation in body.Descendants())
+                    var resetLoop = InnermostLoop(reset);
+                    if (carrierSites.Any(site => SameBody(site, reset) && InnermostLoop(site) == resetLoop))
                     {
-                        var written = operation switch
-                        {
-                            ISimpleAssignmentOperation assignment when IsFreshState(assignment.Value) => assignment.Target,
-                            IInvocationOperation invocation when Symbols.IsDetach(invocation.TargetMethod) => invocation.Instance,
-                            _ => null,
-                        };
-                        if (written is IMemberReferenceOperation { Instance: null or IInstanceReferenceOperation } reference
-                            && SymbolEqualityComparer.Default.Equals(reference.Member, member))
-                        {
-                            return true;
-                        }
+                        return true;
                     }
                 }
             }
 
             return false;
+        }
+
+        private bool Resets(IMethodSymbol method, ISymbol member)
+        {
+            foreach (var body in bodies.GetBodies(method, cancellationToken))
+            {
+                foreach (var operation in body.Descendants())
+                {
+                    var written = operation switch
+                    {
+                        ISimpleAssignmentOperation assignment when IsFreshState(assignment.Value) => assignment.Target,
+                        IInvocationOperation invocation when Symbols.IsDetach(invocation.TargetMethod) => invocation.Instance,
+                        _ => null,
+                    };
+                    if (written is IMemberReferenceOperation { Instance: null or IInstanceReferenceOperation } reference
+                        && SymbolEqualityComparer.Default.Equals(reference.Member, member))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        private static ILoopOperation? InnermostLoop(IOperation operation)
+        {
+            for (var current = operation.Parent; current is not null; current = current.Parent)
+            {
+                if (current is ILoopOperation loop)
+                {
+                    return loop;
+                }
+            }
+
+            return null;
+        }
+
+        private static bool SameBody(IOperation a, IOperation b) => Root(a) == Root(b);
+
+        private static IOperation Root(IOperation operation)
+        {
+            while (operation.Parent is not null)
+            {
+                operation = operation.Parent;
+            }
+
+            return operation;
         }
 
         /// <summary>A value with no history: null, a detach, a new tensor from a <c>torch</c> factory, or a tuple of those.</summary>
@@ -938,6 +985,42 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             Symbols.IsBackward(invocation.TargetMethod)
             || (invocation.TargetMethod.DeclaringSyntaxReferences.Length > 0
                 && bodies.Reaches(invocation.TargetMethod, BackwardKey, i => Symbols.IsBackward(i.TargetMethod), cancellationToken));
+
+        /// <summary>
+        /// What an invocation detaches in place: the tensor of <c>detach_()</c>; the receiver and arguments of a configured
+        /// detach method; the object a source method that detaches is called on or handed (a state holder's Detach()), and
+        /// a tensor argument only when that method detaches in place. A discarded <c>h.detach()</c> detaches nothing.
+        /// </summary>
+        public IEnumerable<IOperation> DetachedInPlace(IInvocationOperation invocation)
+        {
+            var method = invocation.TargetMethod;
+            if (Symbols.IsDetach(method))
+            {
+                return method.Name == "detach_" && invocation.Instance is { } tensor ? new[] { tensor } : Enumerable.Empty<IOperation>();
+            }
+
+            if (GradientDiagnosticsOptions.Matches(method, options.DetachMethods))
+            {
+                return invocation.Arguments.Select(a => a.Value).Concat(invocation.Instance is null ? Enumerable.Empty<IOperation>() : new[] { invocation.Instance });
+            }
+
+            if (method.DeclaringSyntaxReferences.Length == 0 || !IsDetaching(invocation))
+            {
+                return Enumerable.Empty<IOperation>();
+            }
+
+            var inPlace = bodies.Reaches(method, InPlaceDetachKey, i => i.TargetMethod.Name == "detach_" && Symbols.IsDetach(i.TargetMethod), cancellationToken);
+            var targets = invocation.Arguments.Select(a => a.Value).Where(v => inPlace || IsStateHolder(v.Type)).ToList();
+            if (invocation.Instance is { } receiver && (receiver is IInstanceReferenceOperation || IsStateHolder(receiver.Type)))
+            {
+                targets.Add(receiver);
+            }
+
+            return targets;
+        }
+
+        /// <summary>An object whose members a helper can detach (a tensor or a tuple is replaced, not changed, by detach()).</summary>
+        private bool IsStateHolder(ITypeSymbol? type) => type is { IsReferenceType: true } && !Symbols.IsTensor(type);
 
         public bool IsDetaching(IInvocationOperation invocation) =>
             IsDetachMethod(invocation.TargetMethod)
@@ -1022,22 +1105,20 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private static bool Same(ISymbol? a, ISymbol? b) => a is not null && b is not null && SymbolEqualityComparer.Default.Equals(a, b);
 
-        private static string ModuleName(IInvocationOperation invocation)
+        private static string ModuleName(IInvocationOperation invocation) =>
+            invocation.Instance is { } instance ? ReceiverName(instance) : invocation.TargetMethod.Name;
+
+        private static string ReceiverName(IOperation receiver) => receiver switch
         {
-            switch (invocation.Instance)
-            {
-                case IFieldReferenceOperation field:
-                    return field.Field.Name;
-                case IPropertyReferenceOperation property:
-                    return property.Property.Name;
-                case ILocalReferenceOperation local:
-                    return local.Local.Name;
-                case IParameterReferenceOperation parameter:
-                    return parameter.Parameter.Name;
-                default:
-                    return invocation.Instance?.Type?.Name ?? invocation.TargetMethod.Name;
-            }
-        }
+            IFieldReferenceOperation field => field.Field.Name,
+            IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } list } => ReceiverName(list),
+            IPropertyReferenceOperation property => property.Property.Name,
+            IArrayElementReferenceOperation element => ReceiverName(element.ArrayReference),
+            ILocalReferenceOperation local => local.Local.Name,
+            IParameterReferenceOperation parameter => parameter.Parameter.Name,
+            IConversionOperation conversion => ReceiverName(conversion.Operand),
+            _ => receiver.Type?.Name ?? "module",
+        };
 
         internal static IEnumerable<IMethodSymbol> SourceForwards(ITypeSymbol type)
         {
@@ -1278,7 +1359,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         private readonly TorchSharpSymbols symbols;
         private readonly SourceMethodBodies bodies;
         private readonly object gate = new();
-        private HashSet<IMethodSymbol>? callees;
+        private Dictionary<IMethodSymbol, List<IInvocationOperation>>? callSites;
 
         public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
         {
@@ -1287,46 +1368,70 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             this.bodies = bodies;
         }
 
-        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken)
+        public bool Contains(IMethodSymbol method, CancellationToken cancellationToken) => CallSites(method, cancellationToken).Count > 0;
+
+        /// <summary>The invocations of <paramref name="method"/> in code that runs backward(); a module's forward is invoked through call().</summary>
+        public IReadOnlyList<IInvocationOperation> CallSites(IMethodSymbol method, CancellationToken cancellationToken)
         {
             lock (gate)
             {
-                callees ??= Collect(cancellationToken);
-                return callees.Contains(method.OriginalDefinition);
+                callSites ??= Collect(cancellationToken);
+                return callSites.TryGetValue(method.OriginalDefinition, out var sites) ? sites : (IReadOnlyList<IInvocationOperation>)System.Array.Empty<IInvocationOperation>();
             }
         }
 
-        private HashSet<IMethodSymbol> Collect(CancellationToken cancellationToken)
+        private Dictionary<IMethodSymbol, List<IInvocationOperation>> Collect(CancellationToken cancellationToken)
         {
-            var found = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
+            var found = new Dictionary<IMethodSymbol, List<IInvocationOperation>>(SymbolEqualityComparer.Default);
             foreach (var tree in compilation.SyntaxTrees)
             {
 #pragma warning disable RS1030 // The whole compilation is scanned once, lazily, to find which methods training loops call.
                 var model = compilation.GetSemanticModel(tree);
 #pragma warning restore RS1030
-                foreach (var node in tree.GetRoot(cancellationToken).DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or LocalFunctionStatementSyntax or AccessorDeclarationSyntax or GlobalStatementSyntax))
+                var root = tree.GetRoot(cancellationToken);
+                foreach (var node in root.DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or AccessorDeclarationSyntax))
                 {
-                    var body = model.GetOperation(node, cancellationToken);
-                    if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
-                    {
-                        continue;
-                    }
+                    AddBody(model.GetOperation(node, cancellationToken));
+                }
 
-                    foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
+                foreach (var statement in root.ChildNodes().OfType<GlobalStatementSyntax>())
+                {
+                    AddBody(model.GetOperation(statement.Statement, cancellationToken));
+                }
+            }
+
+            return found;
+
+            void AddBody(IOperation? body)
+            {
+                if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
+                {
+                    return;
+                }
+
+                foreach (var invocation in body.DescendantsAndSelf().OfType<IInvocationOperation>())
+                {
+                    Add(invocation.TargetMethod, invocation);
+                    if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
                     {
-                        found.Add(invocation.TargetMethod.OriginalDefinition);
-                        if ((invocation.TargetMethod.Name == "call" || invocation.TargetMethod.Name == "forward") && invocation.Instance?.Type is { } receiver && symbols.IsModule(receiver))
+                        foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
                         {
-                            foreach (var forward in RecurrentKnowledge.SourceForwards(receiver))
-                            {
-                                found.Add(forward.OriginalDefinition);
-                            }
+                            Add(forward, invocation);
                         }
                     }
                 }
             }
 
-            return found;
+            void Add(IMethodSymbol method, IInvocationOperation invocation)
+            {
+                if (!found.TryGetValue(method.OriginalDefinition, out var sites))
+                {
+                    sites = new List<IInvocationOperation>();
+                    found.Add(method.OriginalDefinition, sites);
+                }
+
+                sites.Add(invocation);
+            }
         }
     }
 }

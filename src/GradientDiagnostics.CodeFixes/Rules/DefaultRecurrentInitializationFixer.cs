@@ -37,16 +37,17 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
 
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
-        var plan = await PlanAsync(context.Document, context.Diagnostics[0], context.CancellationToken).ConfigureAwait(false);
-        if (plan is null)
+        var plans = await PlanAsync(context.Document, context.Diagnostics[0], context.CancellationToken).ConfigureAwait(false);
+        if (plans.Count == 0)
         {
             return;
         }
 
+        var plan = plans[0];
         context.RegisterCodeFix(
             CodeAction.Create(
                 $"Initialise '{plan.ModuleName}' explicitly (orthogonal recurrent weights{(plan.Kind == InitKind.Lstm ? ", forget-gate bias 1" : string.Empty)})",
-                cancellationToken => ApplyAsync(context.Document, [plan], cancellationToken),
+                cancellationToken => ApplyAsync(context.Document, plans, cancellationToken),
                 EquivalenceKey),
             context.Diagnostics[0]);
     }
@@ -97,13 +98,14 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
             .WithAdditionalAnnotations(Formatter.Annotation);
     }
 
-    private static async Task<InitPlan?> PlanAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    /// <summary>One plan per place the init block goes: usually one, one per constructor for a field initialiser. Empty when there is no safe place.</summary>
+    private static async Task<IReadOnlyList<InitPlan>> PlanAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
         var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
         if (root is null || model is null || TorchSharpSymbols.TryCreate(model.Compilation) is not { } symbols)
         {
-            return null;
+            return [];
         }
 
         var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
@@ -112,30 +114,31 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
             || model.GetOperation(creationSyntax, cancellationToken) is not { } operation
             || RecurrentModuleCreation.TryCreate(operation, symbols) is not { IsStoredDirectly: true } creation)
         {
-            return null;
+            return [];
         }
 
         var kind = symbols.IsLstmModule(creation.ModuleType) ? InitKind.Lstm
             : symbols.IsVanillaRecurrentModule(creation.ModuleType) && IsRelu(operation, symbols) ? InitKind.ReluRnn
             : InitKind.Standard;
 
-        var anchor = FindAnchor(creationSyntax, creation.Storage!);
-        if (anchor is null)
-        {
-            return null;
-        }
+        return FindAnchors(creationSyntax, creation.Storage!, diagnostic)
+            .Select(anchor => Plan(model, anchor, creation.Storage!, kind))
+            .ToList();
+    }
 
+    private static InitPlan Plan(SemanticModel model, SyntaxNode anchor, ISymbol storage, InitKind kind)
+    {
         var position = anchor is ConstructorDeclarationSyntax constructor ? constructor.Span.End : anchor.Span.End;
         // Locals in scope at the insertion point (including ones declared later in an enclosing block) cannot be redeclared;
         // sibling blocks, such as an init block already inserted for another module, can reuse the names.
-        var moduleName = creation.Storage!.Name;
+        var moduleName = storage.Name;
         var taken = new HashSet<string>(
             model.LookupSymbols(position).Where(s => s is ILocalSymbol or IParameterSymbol or IRangeVariableSymbol).Select(s => s.Name))
         {
             moduleName,
         };
 
-        var access = creation.Storage is IFieldSymbol or IPropertySymbol && !creation.Storage.IsStatic && ShadowedAt(model, position, creation.Storage)
+        var access = storage is IFieldSymbol or IPropertySymbol && !storage.IsStatic && ShadowedAt(model, position, storage)
             ? "this." + moduleName
             : moduleName;
         return new InitPlan(anchor, access, moduleName, kind, Unique("name", taken), Unique("parameter", taken));
@@ -175,48 +178,59 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
 
     /// <summary>
     /// Where the init block goes: after RegisterComponents() in the constructor that creates a field (else after the creating statement),
-    /// after the declaration of a local, or at the end of the only constructor for a field initialiser.
+    /// after the declaration of a local; for a field initialiser, in every constructor that runs it — or, when the analyzer found
+    /// that only some constructors miss the initialisation (its additional locations), in those.
     /// </summary>
-    private static SyntaxNode? FindAnchor(SyntaxNode creationSyntax, ISymbol storage)
+    private static List<SyntaxNode> FindAnchors(SyntaxNode creationSyntax, ISymbol storage, Diagnostic diagnostic)
     {
         if (creationSyntax.Parent is EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax { Parent.Parent: FieldDeclarationSyntax } }
             || creationSyntax.Parent is EqualsValueClauseSyntax { Parent: PropertyDeclarationSyntax })
         {
-            var type = (TypeDeclarationSyntax?)creationSyntax.Ancestors().FirstOrDefault(n => n is TypeDeclarationSyntax);
-            var constructors = type?.Members.OfType<ConstructorDeclarationSyntax>().Where(c => !c.Modifiers.Any(SyntaxKind.StaticKeyword)).ToList();
-            if (constructors is not { Count: 1 } || (constructors[0].Body is null && constructors[0].ExpressionBody is null))
-            {
-                return null;
-            }
-
-            return constructors[0].Body is { } body && RegisterComponentsStatement(body.Statements) is { } register
-                ? AfterInitBlocks(register)
-                : constructors[0];
+            return ConstructorAnchors(creationSyntax, diagnostic);
         }
 
         var statement = creationSyntax.Ancestors().OfType<StatementSyntax>().FirstOrDefault();
-        if (statement is null)
+        if (statement?.Parent is GlobalStatementSyntax global)
         {
-            return null;
+            return [global];
         }
 
-        if (statement.Parent is GlobalStatementSyntax global)
+        if (statement?.Parent is not BlockSyntax block)
         {
-            return global;
-        }
-
-        if (statement.Parent is not BlockSyntax block)
-        {
-            return null;
+            return [];
         }
 
         if (storage is IFieldSymbol or IPropertySymbol && block.Parent is ConstructorDeclarationSyntax)
         {
             var after = block.Statements.Skip(block.Statements.IndexOf(statement));
-            return AfterInitBlocks(RegisterComponentsStatement(after) ?? statement);
+            return [AfterInitBlocks(RegisterComponentsStatement(after) ?? statement)];
         }
 
-        return AfterInitBlocks(statement);
+        return [AfterInitBlocks(statement)];
+    }
+
+    private static List<SyntaxNode> ConstructorAnchors(SyntaxNode creationSyntax, Diagnostic diagnostic)
+    {
+        var type = (TypeDeclarationSyntax?)creationSyntax.Ancestors().FirstOrDefault(n => n is TypeDeclarationSyntax);
+        var constructors = type?.Members.OfType<ConstructorDeclarationSyntax>().Where(c => !c.Modifiers.Any(SyntaxKind.StaticKeyword)).ToList() ?? [];
+        var flagged = diagnostic.AdditionalLocations.Where(location => location.SourceTree == creationSyntax.SyntaxTree).Select(location => location.SourceSpan).ToList();
+
+        // Field initialisers run in every constructor that does not chain to another with this(...).
+        var targets = flagged.Count > 0
+            ? constructors.Where(constructor => flagged.Contains(constructor.Identifier.Span)).ToList()
+            : constructors.Where(constructor => constructor.Initializer?.ThisOrBaseKeyword.IsKind(SyntaxKind.ThisKeyword) != true).ToList();
+
+        // No declared constructor, or one without a body to add to: there is no safe place, so no fix.
+        if (targets.Count == 0 || targets.Any(constructor => constructor.Body is null && constructor.ExpressionBody is null))
+        {
+            return [];
+        }
+
+        return targets
+            .Select(constructor => constructor.Body is { } body && RegisterComponentsStatement(body.Statements) is { } register
+                ? AfterInitBlocks(register)
+                : (SyntaxNode)constructor)
+            .ToList();
     }
 
     /// <summary>Moves past init blocks already inserted after the anchor, so modules are initialised in the order they are created.</summary>
@@ -346,13 +360,11 @@ public sealed class DefaultRecurrentInitializationFixer : CodeFixProvider
         protected override async Task<Document?> FixAllAsync(FixAllContext fixAllContext, Document document, ImmutableArray<Diagnostic> diagnostics)
         {
             var plans = new List<InitPlan>();
+
             // Later modules first: each insertion after a shared anchor lands before the previous one, which restores source order.
             foreach (var diagnostic in diagnostics.OrderByDescending(d => d.Location.SourceSpan.Start))
             {
-                if (await PlanAsync(document, diagnostic, fixAllContext.CancellationToken).ConfigureAwait(false) is { } plan)
-                {
-                    plans.Add(plan);
-                }
+                plans.AddRange(await PlanAsync(document, diagnostic, fixAllContext.CancellationToken).ConfigureAwait(false));
             }
 
             return plans.Count == 0 ? document : await ApplyAsync(document, plans, fixAllContext.CancellationToken).ConfigureAwait(false);

@@ -46,34 +46,40 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
         }
 
         var position = StatementEdits.LineNode(backwardStatement).Span.End;
-        var parameters = await ParametersExpressionAsync(document, diagnostic, model, position, cancellationToken).ConfigureAwait(false)
-            ?? (StatementEdits.MeansTheSameAt(stepAccess.Expression, model, model, position) ? stepAccess.Expression.ToString() + ".parameters()" : null);
-        if (parameters is null)
+        var candidates = new[]
         {
-            return default;
-        }
-
+            await ParametersExpressionAsync(document, diagnostic, model, position, cancellationToken).ConfigureAwait(false),
+            StatementEdits.MeansTheSameAt(stepAccess.Expression, model, model, position) ? stepAccess.Expression + ".parameters()" : null,
+        };
         var maxNorm = diagnostic.Properties.TryGetValue(MissingGradientClippingAnalyzer.MaxNormProperty, out var configured) && configured is not null
             ? configured
             : "1.0";
-        var arguments = "(" + parameters + ", " + maxNorm + ")";
         var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var prefix in ClipPrefixes)
+        foreach (var parameters in candidates)
         {
-            if (StatementEdits.BindsTo(model, position, prefix + "clip_grad_norm_" + arguments, IsClipGradNorm))
+            if (parameters is null)
             {
-                return ImmutableArray.Create(StatementEdits.InsertLineAfter(text, backwardStatement, prefix + "clip_grad_norm_" + arguments + ";"));
+                continue;
+            }
+
+            var arguments = "(" + parameters + ", " + maxNorm + ")";
+            foreach (var prefix in ClipPrefixes)
+            {
+                if (StatementEdits.BindsTo(model, position, prefix + "clip_grad_norm_" + arguments, IsClipGradNorm))
+                {
+                    return ImmutableArray.Create(StatementEdits.InsertLineAfter(text, backwardStatement, prefix + "clip_grad_norm_" + arguments + ";"));
+                }
+            }
+
+            if (StatementEdits.BindsTo(model, position, "TorchSharp.torch.nn.utils.clip_grad_norm_" + arguments, IsClipGradNorm))
+            {
+                return ImmutableArray.Create(
+                    AddTorchSharpUsing(text, root),
+                    StatementEdits.InsertLineAfter(text, backwardStatement, "torch.nn.utils.clip_grad_norm_" + arguments + ";"));
             }
         }
 
-        if (!StatementEdits.BindsTo(model, position, "TorchSharp.torch.nn.utils.clip_grad_norm_" + arguments, IsClipGradNorm))
-        {
-            return default;
-        }
-
-        return ImmutableArray.Create(
-            AddTorchSharpUsing(text, root),
-            StatementEdits.InsertLineAfter(text, backwardStatement, "torch.nn.utils.clip_grad_norm_" + arguments + ";"));
+        return default;
     }
 
     /// <summary>The optimizer's parameter expression (additional location [1]) when it can be copied to <paramref name="position"/>.</summary>

@@ -250,6 +250,36 @@ public class IneffectiveClipPlacementAnalyzerTests
     }
 
     [Fact]
+    public async Task Reports_a_misplaced_clip_in_a_pretraining_loop_followed_by_a_fine_tuning_loop()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                public static void PretrainThenFineTune(Seq2One model)
+                {
+                    var pretrainOptimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var i = 0; i < 1000; i++)
+                    {
+                        pretrainOptimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
+                        pretrainOptimizer.step();
+                        {|GD0006:torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)|};
+                    }
+
+                    var fineTuneOptimizer = optim.SGD(model.parameters(), 1e-4);
+                    for (var i = 0; i < 100; i++)
+                    {
+                        fineTuneOptimizer.zero_grad();
+                        nn.functional.l1_loss(model.call(rand(8, 200, 2)), rand(8, 1)).backward();
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                        fineTuneOptimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Reports_a_configured_clipping_method_after_step()
     {
         await Verify.VerifyAsync(
@@ -258,11 +288,11 @@ public class IneffectiveClipPlacementAnalyzerTests
             {
                 static class Grad
                 {
-                    public static void Clamp(nn.Module model)
+                    public static void Scale(nn.Module model)
                     {
                         foreach (var parameter in model.parameters())
                         {
-                            parameter.grad?.clamp_(-1, 1);
+                            parameter.grad?.mul_(0.5);
                         }
                     }
                 }
@@ -278,13 +308,13 @@ public class IneffectiveClipPlacementAnalyzerTests
                             optimizer.zero_grad();
                             nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
                             optimizer.step();
-                            {|GD0006:Grad.Clamp(model)|};
+                            {|GD0006:Grad.Scale(model)|};
                         }
                     }
                 }
             }
             """ + Models,
-            "gradient_diagnostics.clipping_methods = Lab.Grad.Clamp\n");
+            "gradient_diagnostics.clipping_methods = Lab.Grad.Scale\n");
     }
 
     // ---- negative ----

@@ -341,6 +341,35 @@ public class MissingGradientClippingAnalyzerTests
     }
 
     [Fact]
+    public async Task Reports_an_unclipped_fine_tuning_loop_after_a_clipped_pretraining_loop()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                public static void PretrainThenFineTune(Seq2One model)
+                {
+                    var pretrainOptimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var i = 0; i < 1000; i++)
+                    {
+                        pretrainOptimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                        pretrainOptimizer.step();
+                    }
+
+                    var fineTuneOptimizer = optim.SGD(model.parameters(), 1e-4);
+                    for (var i = 0; i < 100; i++)
+                    {
+                        fineTuneOptimizer.zero_grad();
+                        nn.functional.l1_loss(model.call(rand(8, 200, 2)), rand(8, 1)).backward();
+                        {|GD0001:fineTuneOptimizer.step()|};
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Reports_top_level_statements()
     {
         var test = new Verify.Test { TestState = { OutputKind = OutputKind.ConsoleApplication } };
@@ -641,11 +670,17 @@ public class MissingGradientClippingAnalyzerTests
             {
                 static class Gradients
                 {
-                    public static void ClampInPlace(nn.Module model, float bound)
+                    public static void ScaleToNorm(nn.Module model, double maxNorm)
                     {
+                        var total = Math.Sqrt(model.parameters().Where(p => p.grad is not null).Sum(p => Math.Pow(p.grad!.norm().item<float>(), 2)));
+                        if (total <= maxNorm)
+                        {
+                            return;
+                        }
+
                         foreach (var parameter in model.parameters())
                         {
-                            parameter.grad?.clamp_(-bound, bound);
+                            parameter.grad?.mul_(maxNorm / total);
                         }
                     }
                 }
@@ -661,14 +696,72 @@ public class MissingGradientClippingAnalyzerTests
                             optimizer.zero_grad();
                             var loss = nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1));
                             loss.backward();
-                            Gradients.ClampInPlace(model, 5);
+                            Gradients.ScaleToNorm(model, 5);
                             optimizer.step();
                         }
                     }
                 }
             }
             """,
-            "gradient_diagnostics.clipping_methods = MyLab.Training.Gradients.ClampInPlace\n");
+            "gradient_diagnostics.clipping_methods = MyLab.Training.Gradients.ScaleToNorm\n");
+    }
+
+    [Fact]
+    public async Task Clamping_each_gradient_in_place_counts_as_clipping()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                public static void Train(IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var model = new Seq2One(2, 64);
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(x), y).backward();
+                        foreach (var parameter in model.parameters())
+                        {
+                            parameter.grad?.clamp_(-5, 5);
+                        }
+
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_scaling_helper_does_not_count_unless_configured()
+    {
+        await VerifyAsync("""
+            static class Gradients
+            {
+                public static void ScaleToNorm(nn.Module model, double maxNorm)
+                {
+                    foreach (var parameter in model.parameters())
+                    {
+                        parameter.grad?.mul_(maxNorm);
+                    }
+                }
+            }
+
+            static class Trainer
+            {
+                public static void Train(Seq2One model, IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(x), y).backward();
+                        Gradients.ScaleToNorm(model, 1.0);
+                        {|GD0001:optimizer.step()|};
+                    }
+                }
+            }
+            """);
     }
 
     [Fact]

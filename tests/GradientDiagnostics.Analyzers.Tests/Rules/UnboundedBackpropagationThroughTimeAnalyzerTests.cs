@@ -1513,6 +1513,148 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task Stateful_model_reset_only_once_per_epoch_still_carries_state_across_batches()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StatefulGru : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru;
+                private readonly Linear head;
+
+                public StatefulGru() : base(nameof(StatefulGru))
+                {
+                    gru = nn.GRU(7, 32, batchFirst: true);
+                    head = nn.Linear(32, 1);
+                    RegisterComponents();
+                }
+
+                public Tensor? State { get; set; }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var (y, h) = gru.call(x, State);
+                    {|#0:State = h|};
+                    return head.call(y);
+                }
+
+                public void ResetState() => State = null;
+            }
+
+            public static class Program
+            {
+                public static void Train(StatefulGru model, Tensor[] batches, Tensor[] targets)
+                {
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    for (var epoch = 0; epoch < 5; epoch++)
+                    {
+                        model.ResetState();
+                        for (var i = 0; i < batches.Length; i++)
+                        {
+                            optimizer.zero_grad();
+                            var loss = nn.functional.mse_loss(model.call(batches[i]), targets[i]);
+                            loss.backward();
+                            optimizer.step();
+                        }
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("State", "gru"));
+    }
+
+    [Fact]
+    public async Task Discarding_the_result_of_detach_does_not_detach_the_state()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        Tensor output;
+                        {|#0:(output, hidden) = gru.call(batches[b], hidden)|};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        hidden.detach();
+                        Log(loss, hidden);
+                    }
+                }
+
+                // Reads detached copies for logging; the caller's state is untouched.
+                private static void Log(Tensor loss, Tensor hidden) =>
+                    System.Console.WriteLine($"loss {loss.detach().item<float>():F4} |h| {hidden.detach().norm().item<float>():F3}");
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+    }
+
+    [Fact]
+    public async Task Cell_taken_from_a_ModuleList_is_named_by_its_list()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class StackedCells : nn.Module<Tensor, Tensor>
+            {
+                public readonly ModuleList<GRUCell> Cells = new(nn.GRUCell(4, 16), nn.GRUCell(16, 16));
+
+                public StackedCells() : base(nameof(StackedCells)) => RegisterComponents();
+
+                public override Tensor forward(Tensor input) => throw new System.NotSupportedException();
+            }
+
+            public static class Trainer
+            {
+                public static void Train(StackedCells model, Tensor[] sequences, Tensor[] targets)
+                {
+                    var head = nn.Linear(16, 1);
+                    var optimizer = optim.Adam(model.parameters(), 1e-3);
+                    var lower = zeros(8, 16);
+                    var upper = zeros(8, 16);
+                    for (var b = 0; b < sequences.Length; b++)
+                    {
+                        // Only the upper layer's state is truncated; the lower one still chains every batch.
+                        upper = upper.detach();
+                        for (long t = 0; t < sequences[b].shape[0]; t++)
+                        {
+                            {|#0:lower = model.Cells[0].call(sequences[b][t], lower)|};
+                            upper = model.Cells[1].call(lower, upper);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(upper), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("lower", "Cells"));
+    }
+
+    [Fact]
     public async Task Incomplete_code_does_not_throw()
     {
         const string source = """

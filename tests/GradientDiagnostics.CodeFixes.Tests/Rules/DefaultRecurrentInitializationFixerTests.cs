@@ -1,7 +1,4 @@
-using GradientDiagnostics.Analyzers;
-using GradientDiagnostics.CodeFixes;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Testing;
 using TorchSharp;
 using Verify = GradientDiagnostics.Testing.TorchSharpCodeFixVerifier<GradientDiagnostics.Analyzers.DefaultRecurrentInitializationAnalyzer, GradientDiagnostics.CodeFixes.DefaultRecurrentInitializationFixer>;
 
@@ -439,24 +436,160 @@ public class DefaultRecurrentInitializationFixerTests
     }
 
     [Fact]
-    public async Task No_fix_for_a_field_initialiser_shared_by_two_constructors()
+    public async Task Field_initialiser_shared_by_two_constructors_is_initialised_in_both()
     {
-        const string source = """
+        await Verify.VerifyAsync("""
             using TorchSharp.Modules;
             using static TorchSharp.torch;
 
             sealed class Decoder : nn.Module<Tensor, Tensor>
             {
-                private readonly LSTMCell cell = {|#0:nn.LSTMCell(16, 16)|};
+                private readonly GRUCell cell = {|GD0004:nn.GRUCell(16, 16)|};
 
                 public Decoder() : base("decoder") => RegisterComponents();
 
-                public Decoder(string name) : base(name) => RegisterComponents();
+                public Decoder(string name) : base(name)
+                {
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => cell.call(x, null);
+            }
+            """, """
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Decoder : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRUCell cell = nn.GRUCell(16, 16);
+
+                public Decoder() : base("decoder")
+                {
+                    RegisterComponents();
+                    using (no_grad())
+                    {
+                        foreach (var (name, parameter) in cell.named_parameters())
+                        {
+                            if (name.StartsWith("weight_hh", System.StringComparison.Ordinal))
+                            {
+                                nn.init.orthogonal_(parameter);
+                            }
+                            else if (name.StartsWith("weight_ih", System.StringComparison.Ordinal))
+                            {
+                                nn.init.xavier_uniform_(parameter);
+                            }
+                            else if (name.StartsWith("bias", System.StringComparison.Ordinal))
+                            {
+                                nn.init.zeros_(parameter);
+                            }
+                        }
+                    }
+                }
+
+                public Decoder(string name) : base(name)
+                {
+                    RegisterComponents();
+                    using (no_grad())
+                    {
+                        foreach (var (name1, parameter) in cell.named_parameters())
+                        {
+                            if (name1.StartsWith("weight_hh", System.StringComparison.Ordinal))
+                            {
+                                nn.init.orthogonal_(parameter);
+                            }
+                            else if (name1.StartsWith("weight_ih", System.StringComparison.Ordinal))
+                            {
+                                nn.init.xavier_uniform_(parameter);
+                            }
+                            else if (name1.StartsWith("bias", System.StringComparison.Ordinal))
+                            {
+                                nn.init.zeros_(parameter);
+                            }
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => cell.call(x, null);
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Field_initialiser_is_initialised_only_in_the_constructor_that_misses_it()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Decoder : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTMCell cell = {|GD0004:nn.LSTMCell(16, 16)|};
+
+                public Decoder() : base("decoder")
+                {
+                    RegisterComponents();
+                    foreach (var p in cell.parameters())
+                    {
+                        nn.init.uniform_(p, -0.1, 0.1);
+                    }
+                }
+
+                public Decoder(string name) : base(name)
+                {
+                    RegisterComponents();
+                }
 
                 public override Tensor forward(Tensor x) => cell.call(x, null).Item1;
             }
-            """;
-        await Verify.VerifyAsync(source, source, editorConfig: null, new DiagnosticResult(DiagnosticDescriptors.DefaultGatedRnnInitialization).WithLocation(0).WithArguments("cell", " and a forget-gate bias of 1"));
+            """, """
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Decoder : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTMCell cell = nn.LSTMCell(16, 16);
+
+                public Decoder() : base("decoder")
+                {
+                    RegisterComponents();
+                    foreach (var p in cell.parameters())
+                    {
+                        nn.init.uniform_(p, -0.1, 0.1);
+                    }
+                }
+
+                public Decoder(string name) : base(name)
+                {
+                    RegisterComponents();
+                    using (no_grad())
+                    {
+                        foreach (var (name1, parameter) in cell.named_parameters())
+                        {
+                            if (name1.StartsWith("weight_hh", System.StringComparison.Ordinal))
+                            {
+                                nn.init.orthogonal_(parameter);
+                            }
+                            else if (name1.StartsWith("weight_ih", System.StringComparison.Ordinal))
+                            {
+                                nn.init.xavier_uniform_(parameter);
+                            }
+                            else if (name1.StartsWith("bias_ih", System.StringComparison.Ordinal))
+                            {
+                                // Gate rows are i, f, g, o: starting the forget gate at b_ih + b_hh = 1 lets the cell remember by default.
+                                nn.init.zeros_(parameter);
+                                parameter[TensorIndex.Slice(parameter.shape[0] / 4, parameter.shape[0] / 2)].fill_(1.0);
+                            }
+                            else if (name1.StartsWith("bias", System.StringComparison.Ordinal))
+                            {
+                                nn.init.zeros_(parameter);
+                            }
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => cell.call(x, null).Item1;
+            }
+            """);
     }
 
     [Fact]

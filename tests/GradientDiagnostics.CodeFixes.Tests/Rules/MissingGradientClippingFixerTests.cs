@@ -240,6 +240,47 @@ public class MissingGradientClippingFixerTests
     }
 
     [Fact]
+    public async Task Clips_the_optimizer_parameters_when_it_comes_from_a_user_factory()
+    {
+        await Verify.VerifyAsync(
+            TrainingModels.Usings + """
+            static class Trainer
+            {
+                static optim.Optimizer CreateOptimizer(Seq2One model, double learningRate) => optim.Adam(model.parameters(), learningRate);
+
+                public static void Train(Seq2One model)
+                {
+                    var optimizer = CreateOptimizer(model, 1e-3);
+                    for (var i = 0; i < 10; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(4, 10, 2)), rand(4, 1)).backward();
+                        {|GD0001:optimizer.step()|};
+                    }
+                }
+            }
+            """ + TrainingModels.Seq2One,
+            TrainingModels.Usings + """
+            static class Trainer
+            {
+                static optim.Optimizer CreateOptimizer(Seq2One model, double learningRate) => optim.Adam(model.parameters(), learningRate);
+
+                public static void Train(Seq2One model)
+                {
+                    var optimizer = CreateOptimizer(model, 1e-3);
+                    for (var i = 0; i < 10; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(4, 10, 2)), rand(4, 1)).backward();
+                        torch.nn.utils.clip_grad_norm_(optimizer.parameters(), 1.0);
+                        optimizer.step();
+                    }
+                }
+            }
+            """ + TrainingModels.Seq2One);
+    }
+
+    [Fact]
     public async Task Adds_using_TorchSharp_only_when_nothing_else_binds()
     {
         await Verify.VerifyAsync(

@@ -1,3 +1,9 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using TorchSharp;
 using Verify = GradientDiagnostics.Testing.TorchSharpCodeFixVerifier<
     GradientDiagnostics.Analyzers.UnboundedBackpropagationThroughTimeAnalyzer,
     GradientDiagnostics.CodeFixes.UnboundedBackpropagationThroughTimeFixer>;
@@ -628,5 +634,144 @@ public class UnboundedBackpropagationThroughTimeFixerTests
             """;
 
         await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Detaches_once_at_the_top_of_the_loop_when_a_branch_stores_the_state_that_a_later_statement_reads()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class AugmentedTrainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        if (b % 2 == 0)
+                        {
+                            {|GD0002:(_, hidden) = gru.call(batches[b], hidden)|};
+                        }
+                        else
+                        {
+                            {|GD0002:(_, hidden) = gru.call(batches[b].flip(0), hidden)|};
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(hidden[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class AugmentedTrainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        hidden = hidden.detach();
+                        if (b % 2 == 0)
+                        {
+                            (_, hidden) = gru.call(batches[b], hidden);
+                        }
+                        else
+                        {
+                            (_, hidden) = gru.call(batches[b].flip(0), hidden);
+                        }
+
+                        var loss = nn.functional.mse_loss(head.call(hidden[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
+    public async Task Flagged_loop_fails_on_real_TorchSharp_and_the_fixed_loop_trains()
+    {
+        const string source = """
+            #nullable enable
+            using System.Linq;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class CharTrainer
+            {
+                public static float Train(int batches)
+                {
+                    manual_seed(7);
+                    var embed = nn.Embedding(30, 8);
+                    var gru = nn.GRU(8, 16);
+                    var head = nn.Linear(16, 30);
+                    var optimizer = optim.Adam(gru.parameters().Concat(head.parameters()).Concat(embed.parameters()), 1e-2);
+                    var text = randint(0, 30, new long[] { 20 * batches + 1, 4 });
+                    var hidden = zeros(1, 4, 16);
+                    var loss = zeros(1);
+                    for (var b = 0; b < batches; b++)
+                    {
+                        var input = text.narrow(0, 20 * b, 20);
+                        var target = text.narrow(0, 20 * b + 1, 20);
+                        Tensor output;
+                        {|GD0002:(output, hidden) = gru.call(embed.call(input), hidden)|};
+                        loss = nn.functional.cross_entropy(head.call(output).view(-1, 30), target.reshape(-1));
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+
+                    return loss.item<float>();
+                }
+            }
+            """;
+        var fixedSource = source
+            .Replace("{|GD0002:(output, hidden) = gru.call(embed.call(input), hidden)|};", "(output, hidden) = gru.call(embed.call(input), hidden);\n            hidden = hidden.detach();", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+
+        var flagged = Assert.Throws<TargetInvocationException>(() => RunTrain(Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1"), batches: 5));
+        Assert.IsType<ExternalException>(flagged.InnerException);
+        Assert.Contains("backward through the graph a second time", flagged.InnerException!.Message, StringComparison.Ordinal);
+
+        var loss = RunTrain(fixedSource, batches: 5);
+        Assert.True(float.IsFinite(loss) && loss > 0, $"fixed loop ended with loss {loss}");
+    }
+
+    /// <summary>Compiles user code against the real TorchSharp and runs its <c>CharTrainer.Train(batches)</c>.</summary>
+    private static float RunTrain(string source, int batches)
+    {
+        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        var compilation = CSharpCompilation.Create(
+            "Gd0002Run" + Guid.NewGuid().ToString("N"),
+            [CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest))],
+            platform.Select(path => MetadataReference.CreateFromFile(path)).Append(MetadataReference.CreateFromFile(typeof(torch).Assembly.Location)),
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        using var image = new MemoryStream();
+        var result = compilation.Emit(image);
+        Assert.True(result.Success, string.Join(Environment.NewLine, result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
+        var train = Assembly.Load(image.ToArray()).GetType("CharTrainer")!.GetMethod("Train")!;
+        using var scope = torch.NewDisposeScope();
+        return (float)train.Invoke(null, [batches])!;
     }
 }

@@ -1,7 +1,4 @@
-using GradientDiagnostics.Analyzers;
-using GradientDiagnostics.CodeFixes;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Testing;
 using Verify = GradientDiagnostics.Testing.TorchSharpCodeFixVerifier<GradientDiagnostics.Analyzers.VanillaRnnInsteadOfGatedCellAnalyzer, GradientDiagnostics.CodeFixes.VanillaRnnInsteadOfGatedCellFixer>;
 
 namespace GradientDiagnostics.CodeFixes.Tests.Rules;
