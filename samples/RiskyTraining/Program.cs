@@ -1,19 +1,24 @@
+using System.Runtime.InteropServices;
+using RiskyTraining;
 using static TorchSharp.torch;
 
-// A vanilla RNN trained the way people first write it: default initialisation, no clipping,
-// and the hidden state carried from batch to batch without detach.
-var rnn = nn.RNN(1, 16, batchFirst: true);
-var head = nn.Linear(16, 1);
-var optimizer = optim.SGD(rnn.parameters().Concat(head.parameters()), 0.05);
-Tensor? hidden = null;
-for (var step = 0; step < 20; step++)
+// Deliberately unsafe training code: every GradientDiagnostics rule (GD0001–GD0009) fires somewhere in this
+// project. samples/SafeTraining trains the same models the safe way and trips none.
+manual_seed(3);
+Report("char RNN", () => Training.TrainCharRnn(steps: 30));
+Report("sentiment LSTM", () => Training.TrainSentimentLstm(epochs: 2, batchesPerEpoch: 10));
+Report("sine forecaster", () => Training.TrainForecaster(steps: 30));
+
+// The carried, undetached state plus retain_graph makes LibTorch refuse the second backward() once the
+// optimizer has updated the weights in place: the runtime face of GD0002 and GD0009.
+static void Report(string name, Func<double> train)
 {
-    optimizer.zero_grad();
-    var x = randn(4, 50, 1);
-    var (output, h) = rnn.call(x, hidden);
-    hidden = h;
-    var loss = nn.functional.mse_loss(head.call(output.select(1, -1)), zeros(4, 1));
-    loss.backward(retain_graph: true);
-    optimizer.step();
-    Console.WriteLine($"step {step} loss {loss.item<float>():F4}");
+    try
+    {
+        Console.WriteLine($"{name,-16} final loss {train():F4}");
+    }
+    catch (ExternalException e)
+    {
+        Console.WriteLine($"{name,-16} failed: {e.Message.Split('\n')[0]}");
+    }
 }

@@ -6,11 +6,16 @@ namespace GradientDiagnostics.Package.Tests;
 /// <summary>Paths of this repository and a way to run the dotnet CLI from tests.</summary>
 internal static class Repository
 {
+    /// <summary>Longer than any single restore, build, pack or format here; a hung child fails the test instead of the run.</summary>
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(8);
+
     public static string Root { get; } = typeof(Repository).Assembly
         .GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RepositoryRoot").Value!;
 
     public static string PackageProject => Path.Combine(Root, "src", "GradientDiagnostics.Package", "GradientDiagnostics.Package.csproj");
+
+    public static string Sample(string name) => Path.Combine(Root, "samples", name);
 
     public static (int ExitCode, string Output) Dotnet(string workingDirectory, params string[] arguments)
     {
@@ -31,10 +36,23 @@ internal static class Repository
         start.Environment.Remove("MSBuildSDKsPath");
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        // Build nodes and the build server would outlive the test and hold files in the temp folders open.
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        start.Environment["UseSharedCompilation"] = "false";
+        // Plain, parseable console output rather than the interactive terminal logger.
+        start.Environment["MSBUILDTERMINALLOGGER"] = "off";
 
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(CommandTimeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            return (-1, $"dotnet {string.Join(' ', arguments)} did not finish within {CommandTimeout} in {workingDirectory}\n{stdout.Result}{stderr.Result}");
+        }
+
         process.WaitForExit();
         return (process.ExitCode, stdout.Result + stderr.Result);
     }

@@ -386,33 +386,88 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             bool? callBoundaryTrains = null;
             bool CallBoundaryTrains() => callBoundaryTrains ??= knowledge.Trains(graph.OriginalOperation) || knowledge.CalledWhileTraining(graph.OriginalOperation);
 
-            // What is stored at exit in a place that outlives the call is there on entry to the next call.
-            while (worklist.Count > 0)
+            var handlers = new List<ControlFlowRegion>();
+            CollectHandlers(graph.Root, handlers);
+            var afterFinally = new Dictionary<int, HashSet<int>>();
+            var outputs = new FlowState?[blocks.Length];
+            do
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var index = worklist.Dequeue();
-                queued.Remove(index);
-                var block = blocks[index];
-                var output = Transfer(block, input[index] ?? FlowState.Empty);
-                if (block.Kind == BasicBlockKind.Exit)
+                // What is stored at exit in a place that outlives the call is there on entry to the next call.
+                while (worklist.Count > 0)
                 {
-                    var persisted = Persisted(output, CallBoundaryTrains);
-                    if (persisted.Places.Count > 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var index = worklist.Dequeue();
+                    queued.Remove(index);
+                    var block = blocks[index];
+                    var output = Transfer(block, input[index] ?? FlowState.Empty);
+                    outputs[index] = output;
+                    if (block.Kind == BasicBlockKind.Exit)
                     {
-                        Propagate(0, persisted);
+                        var persisted = Persisted(output, CallBoundaryTrains);
+                        if (persisted.Places.Count > 0)
+                        {
+                            Propagate(0, persisted);
+                        }
+
+                        continue;
                     }
 
-                    continue;
+                    foreach (var branch in new[] { block.FallThroughSuccessor, block.ConditionalSuccessor })
+                    {
+                        if (branch?.Destination is not { } destination)
+                        {
+                            continue;
+                        }
+
+                        // Leaving a try block runs its finally first; the finally's last block passes its state on.
+                        if (branch.FinallyRegions.Length > 0)
+                        {
+                            var finallyRegion = branch.FinallyRegions[0];
+                            if (!afterFinally.TryGetValue(finallyRegion.LastBlockOrdinal, out var destinations))
+                            {
+                                destinations = new HashSet<int>();
+                                afterFinally.Add(finallyRegion.LastBlockOrdinal, destinations);
+                            }
+
+                            if (destinations.Add(destination.Ordinal) && input[finallyRegion.LastBlockOrdinal] is not null && queued.Add(finallyRegion.LastBlockOrdinal))
+                            {
+                                worklist.Enqueue(finallyRegion.LastBlockOrdinal);
+                            }
+
+                            Propagate(finallyRegion.FirstBlockOrdinal, output);
+                        }
+                        else
+                        {
+                            Propagate(destination.Ordinal, output);
+                        }
+                    }
+
+                    if (afterFinally.TryGetValue(index, out var continuations))
+                    {
+                        foreach (var continuation in continuations)
+                        {
+                            Propagate(continuation, output);
+                        }
+                    }
                 }
 
-                foreach (var branch in new[] { block.FallThroughSuccessor, block.ConditionalSuccessor })
+                // Catch and finally blocks have no ordinary predecessors: an exception reaches them from any point of the try block.
+                foreach (var handler in handlers)
                 {
-                    if (branch?.Destination is { } destination)
+                    var tried = handler.EnclosingRegion!.NestedRegions[0];
+                    for (var ordinal = tried.FirstBlockOrdinal; ordinal <= tried.LastBlockOrdinal; ordinal++)
                     {
-                        Propagate(destination.Ordinal, output);
+                        foreach (var state in new[] { input[ordinal], outputs[ordinal] })
+                        {
+                            if (state is not null)
+                            {
+                                Propagate(handler.FirstBlockOrdinal, state);
+                            }
+                        }
                     }
                 }
             }
+            while (worklist.Count > 0);
 
             return reports.Values.OrderBy(r => r.Origin.Syntax.SpanStart).ToList();
 
@@ -427,6 +482,20 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                         worklist.Enqueue(target);
                     }
                 }
+            }
+        }
+
+        private static void CollectHandlers(ControlFlowRegion region, List<ControlFlowRegion> handlers)
+        {
+            foreach (var nested in region.NestedRegions)
+            {
+                if (nested.Kind is ControlFlowRegionKind.Finally or ControlFlowRegionKind.FilterAndHandler
+                    || (nested.Kind == ControlFlowRegionKind.Catch && region.Kind == ControlFlowRegionKind.TryAndCatch))
+                {
+                    handlers.Add(nested);
+                }
+
+                CollectHandlers(nested, handlers);
             }
         }
 
@@ -553,6 +622,25 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 KillRooted(detached);
             }
 
+            if (invocation.Instance is { } instance && ElementsOf(instance) is { } elements)
+            {
+                if (invocation.TargetMethod.Name is "Clear" or "Remove")
+                {
+                    SetPlace(elements, ImmutableHashSet<Taint>.Empty);
+                }
+                else if (places.TryGetValue(elements, out var held))
+                {
+                    // TryGetValue(key, out var h) hands an element out: the value flows, it is not stored anew.
+                    foreach (var argument in invocation.Arguments.Where(a => a.Parameter?.RefKind == RefKind.Out))
+                    {
+                        if (PlaceOf(argument.Value) is { } outPlace)
+                        {
+                            SetPlace(outPlace, held);
+                        }
+                    }
+                }
+            }
+
             if (knowledge.RunsBackward(invocation))
             {
                 places = places.ToImmutableDictionary(pair => pair.Key, pair => pair.Value.Select(t => t.WithCrossed()).ToImmutableHashSet());
@@ -607,7 +695,65 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             }
 
             var carrier = CarrierFor(place.Value, target);
-            SetPlace(place.Value, value.Select(t => t.StoredIn(origin, carrier)).ToImmutableHashSet());
+            var scoped = IsIterationScoped(place.Value, origin.Syntax);
+
+            // Copying an already carried state into a local of this iteration does not carry it: the report stays at the store that did.
+            SetPlace(place.Value, value.Select(t => scoped && t.Crossed && t.Origin is not null ? t : t.StoredIn(origin, carrier)).ToImmutableHashSet());
+        }
+
+        /// <summary>True inside <c>using (no_grad())</c>, or after <c>using var _ = no_grad();</c> in an enclosing block.</summary>
+        private bool UnderNoGrad(SyntaxNode node)
+        {
+            var model = graph.OriginalOperation.SemanticModel;
+            if (model is null || node.SyntaxTree != model.SyntaxTree)
+            {
+                return false;
+            }
+
+            foreach (var ancestor in node.Ancestors())
+            {
+                if (ancestor is UsingStatementSyntax { Expression: { } expression } && DisablesGrad(expression, model)
+                    || ancestor is UsingStatementSyntax { Declaration: { } declaration } && declaration.Variables.Any(v => v.Initializer is { } i && DisablesGrad(i.Value, model)))
+                {
+                    return true;
+                }
+
+                if (ancestor is BlockSyntax block)
+                {
+                    foreach (var statement in block.Statements.TakeWhile(s => !s.Span.Contains(node.Span)))
+                    {
+                        if (statement is LocalDeclarationStatementSyntax { UsingKeyword.RawKind: > 0 } local
+                            && local.Declaration.Variables.Any(v => v.Initializer is { } i && DisablesGrad(i.Value, model)))
+                        {
+                            return true;
+                        }
+                    }
+                }
+
+                if (ancestor == graph.OriginalOperation.Syntax)
+                {
+                    break;
+                }
+            }
+
+            return false;
+        }
+
+        private bool DisablesGrad(ExpressionSyntax expression, SemanticModel model) =>
+            model.GetSymbolInfo(expression, cancellationToken).Symbol is IMethodSymbol { Name: "no_grad" or "inference_mode" } method
+            && SymbolEqualityComparer.Default.Equals(method.ContainingType, knowledge.Symbols.Torch);
+
+        /// <summary>A local of this function declared inside the innermost loop around <paramref name="store"/> (or anywhere, outside loops).</summary>
+        private bool IsIterationScoped(Place place, SyntaxNode store)
+        {
+            if (place.Root is not null || place.Member is not ILocalSymbol local || !ownLocals.Contains(local))
+            {
+                return false;
+            }
+
+            var root = graph.OriginalOperation.Syntax;
+            var loop = store.Ancestors().TakeWhile(a => a != root).FirstOrDefault(IsLoop);
+            return loop is null || local.DeclaringSyntaxReferences.Any(r => loop.Span.Contains(r.Span));
         }
 
         private void Deconstruct(IOperation target, ImmutableHashSet<Taint> value, IOperation origin)
@@ -643,14 +789,14 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             var key = (member, target.Syntax);
             if (!carriers.TryGetValue(key, out var carrier))
             {
-                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(member, target.Type), IsPersistent(place));
+                carrier = new Carrier(member.Name, member, target.Syntax, KindOf(SymbolEqualityComparer.Default.Equals(place.Root, member) ? null : member, target.Type), IsPersistent(place));
                 carriers.Add(key, carrier);
             }
 
             return carrier;
         }
 
-        private string KindOf(ISymbol member, ITypeSymbol? referenceType)
+        private string KindOf(ISymbol? member, ITypeSymbol? referenceType)
         {
             var type = member switch
             {
@@ -699,15 +845,26 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private static IOperation Strip(IOperation operation)
         {
-            while (operation is IConversionOperation or IParenthesizedOperation)
+            while (true)
             {
-                operation = operation is IConversionOperation conversion ? conversion.Operand : ((IParenthesizedOperation)operation).Operand;
+                switch (operation)
+                {
+                    case IConversionOperation conversion:
+                        operation = conversion.Operand;
+                        break;
+                    case IParenthesizedOperation parenthesized:
+                        operation = parenthesized.Operand;
+                        break;
+                    case IDeclarationExpressionOperation declaration:
+                        operation = declaration.Expression;
+                        break;
+                    default:
+                        return operation;
+                }
             }
-
-            return operation;
         }
 
-        private static Place? PlaceOf(IOperation operation)
+        private Place? PlaceOf(IOperation operation)
         {
             switch (Strip(operation))
             {
@@ -721,9 +878,36 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                     return MemberPlace(field.Instance, field.Field);
                 case IPropertyReferenceOperation property when property.Arguments.IsEmpty:
                     return MemberPlace(property.Instance, property.Property);
+                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } collection }:
+                    return ElementsOf(collection);
+                case IArrayElementReferenceOperation element:
+                    return ElementsOf(element.ArrayReference);
                 default:
                     return null;
             }
+        }
+
+        /// <summary>
+        /// The elements of a collection held in a field, property, local or parameter (<c>states[session]</c>), tracked as
+        /// one place keyed by the collection. A tensor's own indexer selects values, it does not hold states.
+        /// </summary>
+        private Place? ElementsOf(IOperation collection)
+        {
+            collection = Strip(collection);
+            if (knowledge.Symbols.IsTensor(collection.Type))
+            {
+                return null;
+            }
+
+            ISymbol? holder = collection switch
+            {
+                IFieldReferenceOperation { Instance: null or IInstanceReferenceOperation } field => field.Field,
+                IPropertyReferenceOperation { Instance: null or IInstanceReferenceOperation, Arguments.IsEmpty: true } property => property.Property,
+                ILocalReferenceOperation local => local.Local,
+                IParameterReferenceOperation parameter => parameter.Parameter,
+                _ => null,
+            };
+            return holder is null ? null : new Place(holder, holder);
         }
 
         private static Place? MemberPlace(IOperation? instance, ISymbol member)
@@ -791,12 +975,21 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
             var call = knowledge.GetStateCall(invocation);
             if (call is not null)
             {
-                return ImmutableHashSet.Create(new Taint(null, null, call.Module, call.StateParts, crossed: false));
+                // Under no_grad() or inference_mode() the returned state has no history to carry.
+                return UnderNoGrad(invocation.Syntax)
+                    ? ImmutableHashSet<Taint>.Empty
+                    : ImmutableHashSet.Create(new Taint(null, null, call.Module, call.StateParts, crossed: false));
             }
 
             if (knowledge.IsDetaching(invocation))
             {
                 return ImmutableHashSet<Taint>.Empty;
+            }
+
+            // A collection's method that returns an element (GetValueOrDefault, First, ...) hands out what the collection holds.
+            if (invocation.Instance is { } collection && ElementsOf(collection) is { } elements && places.TryGetValue(elements, out var held) && knowledge.Symbols.IsTensor(invocation.Type))
+            {
+                return held;
             }
 
             // A Tensor method on a graph-attached tensor stays attached: DetachFromDisposeScope, MoveToOuterDisposeScope, to(), contiguous().

@@ -709,6 +709,70 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
+    public async Task Detaches_the_dictionary_element_just_stored()
+    {
+        const string source = """
+            #nullable enable
+            using System.Collections.Generic;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class SessionRecommender
+            {
+                private readonly GRU gru = nn.GRU(32, 32, batchFirst: true);
+                private readonly Linear scores = nn.Linear(32, 1000);
+                private readonly optim.Optimizer optimizer;
+                private readonly Dictionary<string, Tensor> states = new();
+
+                public SessionRecommender() => optimizer = optim.Adagrad(gru.parameters(), 0.05);
+
+                public void OnClick(string session, Tensor features, long clicked)
+                {
+                    var state = states.TryGetValue(session, out var h) ? h : zeros(1, 1, 32);
+                    var (output, next) = gru.call(features, state);
+                    {|GD0002:states[session] = next|};
+                    var loss = nn.functional.cross_entropy(scores.call(output.view(1, -1)), tensor(new[] { clicked }));
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+        const string fixedSource = """
+            #nullable enable
+            using System.Collections.Generic;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class SessionRecommender
+            {
+                private readonly GRU gru = nn.GRU(32, 32, batchFirst: true);
+                private readonly Linear scores = nn.Linear(32, 1000);
+                private readonly optim.Optimizer optimizer;
+                private readonly Dictionary<string, Tensor> states = new();
+
+                public SessionRecommender() => optimizer = optim.Adagrad(gru.parameters(), 0.05);
+
+                public void OnClick(string session, Tensor features, long clicked)
+                {
+                    var state = states.TryGetValue(session, out var h) ? h : zeros(1, 1, 32);
+                    var (output, next) = gru.call(features, state);
+                    states[session] = next;
+                    states[session] = states[session].detach();
+                    var loss = nn.functional.cross_entropy(scores.call(output.view(1, -1)), tensor(new[] { clicked }));
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
     public async Task Flagged_loop_fails_on_real_TorchSharp_and_the_fixed_loop_trains()
     {
         const string source = """

@@ -1,0 +1,231 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GradientDiagnostics.Runtime.Tests;
+
+/// <summary>The watch's per-timestep norms equal gradients computed independently by autograd, in float64.</summary>
+public class TimestepProfileTests
+{
+    [Fact]
+    public void Batch_first_LSTM_profile_equals_the_input_gradient_per_timestep()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(1);
+        using var model = new SequenceRegressor(nn.LSTM(3, 8, batchFirst: true), 8, batchFirst: true);
+        model.to(float64);
+        var x = randn(4, 12, 3, dtype: float64);
+        var target = randn(4, 1, dtype: float64);
+
+        var expected = ReferenceInputNorms(model, x, target, timeDimension: 1);
+
+        using var watch = GradientWatch.Attach(model);
+        model.zero_grad();
+        nn.functional.mse_loss(model.call(x), target).backward();
+        var report = watch.Record(1);
+
+        var profile = Assert.Single(report.Timesteps);
+        Assert.Equal("recurrent", profile.Module);
+        Reference.AssertClose(expected, profile.Norms);
+    }
+
+    [Fact]
+    public void Sequence_first_GRU_profile_equals_the_input_gradient_per_timestep()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(2);
+        using var model = new SequenceRegressor(nn.GRU(5, 6), 6, batchFirst: false);
+        model.to(float64);
+        var x = randn(9, 3, 5, dtype: float64);
+        var target = randn(3, 1, dtype: float64);
+
+        var expected = ReferenceInputNorms(model, x, target, timeDimension: 0);
+
+        using var watch = GradientWatch.Attach(model);
+        model.zero_grad();
+        nn.functional.mse_loss(model.call(x), target).backward();
+        var report = watch.Record(1);
+
+        Reference.AssertClose(expected, Assert.Single(report.Timesteps).Norms);
+    }
+
+    [Fact]
+    public void Vanilla_RNN_profile_equals_the_input_gradient_per_timestep()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        using var model = new SequenceRegressor(nn.RNN(2, 4, numLayers: 2, batchFirst: true), 4, batchFirst: true);
+        model.to(float64);
+        var x = randn(2, 7, 2, dtype: float64);
+        var target = randn(2, 1, dtype: float64);
+
+        var expected = ReferenceInputNorms(model, x, target, timeDimension: 1);
+
+        using var watch = GradientWatch.Attach(model);
+        model.zero_grad();
+        nn.functional.mse_loss(model.call(x), target).backward();
+        Reference.AssertClose(expected, Assert.Single(watch.Record(1).Timesteps).Norms);
+    }
+
+    [Fact]
+    public void Stacked_bidirectional_LSTM_after_an_embedding_profile_equals_the_embedding_output_gradient()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        using var model = new EmbeddingClassifier(vocabulary: 20, embeddingSize: 6, hidden: 5, layers: 2, bidirectional: true);
+        model.to(float64);
+        var tokens = randint(0, 20, new long[] { 11, 3 });
+        var labels = randint(0, 3, new long[] { 3 });
+
+        Tensor? embedded = null;
+        model.OnEncoderInput = e =>
+        {
+            e.retain_grad();
+            embedded = e;
+        };
+        nn.functional.cross_entropy(model.call(tokens), labels).backward();
+        var expected = Reference.NormsOverTime(embedded!.grad!, 0);
+        model.OnEncoderInput = null;
+        model.zero_grad();
+
+        using var watch = GradientWatch.Attach(model);
+        nn.functional.cross_entropy(model.call(tokens), labels).backward();
+        var report = watch.Record(1);
+
+        var profile = Assert.Single(report.Timesteps);
+        Assert.Equal("encoder", profile.Module);
+        Reference.AssertClose(expected, profile.Norms);
+    }
+
+    [Fact]
+    public void Tracked_LSTMCell_states_equal_autograd_grad_of_the_loss_with_respect_to_each_state()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        using var model = new UnrolledCell(inputSize: 3, hidden: 7);
+        model.to(float64);
+        var x = randn(10, 4, 3, dtype: float64);
+        var target = randn(4, 1, dtype: float64);
+
+        var states = new List<Tensor>();
+        model.OnState = (h, _) => states.Add(h);
+        var referenceLoss = nn.functional.mse_loss(model.call(x), target);
+        var grads = autograd.grad(new[] { referenceLoss }, states, allow_unused: true);
+        var expected = grads.Select(g => g.norm().item<double>()).ToArray();
+
+        using var watch = GradientWatch.Attach(model);
+        model.OnState = (h, t) => watch.TrackState(h, t, "cell.h");
+        model.zero_grad();
+        nn.functional.mse_loss(model.call(x), target).backward();
+        var report = watch.Record(1);
+
+        var profile = Assert.Single(report.Timesteps);
+        Assert.Equal("cell.h", profile.Module);
+        Reference.AssertClose(expected, profile.Norms);
+        Assert.Empty(watch.WatchedModules);
+    }
+
+    [Fact]
+    public void Each_call_of_a_module_in_one_step_gets_its_own_profile_and_the_count_restarts_each_step()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        using var model = new SiameseEncoder(2, 4);
+        model.to(float64);
+        var left = randn(3, 5, 2, dtype: float64);
+        var right = randn(3, 8, 2, dtype: float64);
+
+        var leftRef = left.clone().requires_grad_(true);
+        var rightRef = right.clone().requires_grad_(true);
+        model.call(leftRef, rightRef).backward();
+        var expectedLeft = Reference.NormsOverTime(leftRef.grad!, 1);
+        var expectedRight = Reference.NormsOverTime(rightRef.grad!, 1);
+        model.zero_grad();
+
+        using var watch = GradientWatch.Attach(model);
+        for (var step = 1; step <= 2; step++)
+        {
+            model.zero_grad();
+            model.call(left, right).backward();
+            var report = watch.Record(step);
+
+            Assert.Equal(new[] { "lstm", "lstm#2" }, report.Timesteps.Select(p => p.Module));
+            Reference.AssertClose(expectedLeft, report.Timesteps[0].Norms);
+            Reference.AssertClose(expectedRight, report.Timesteps[1].Norms);
+        }
+    }
+
+    [Fact]
+    public void Record_without_backward_reports_no_profile_and_no_parameter_norm()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new SequenceRegressor(nn.GRU(2, 3, batchFirst: true), 3, batchFirst: true);
+        using var watch = GradientWatch.Attach(model);
+        model.call(rand(2, 4, 2));
+
+        var report = watch.Record(1);
+
+        Assert.Empty(report.Timesteps);
+        Assert.Empty(report.ParameterNorms);
+        Assert.Equal(0, report.GlobalNorm);
+        Assert.Empty(report.Anomalies);
+    }
+
+    [Fact]
+    public void Parameter_norms_use_named_parameter_names_and_the_global_norm_is_what_clip_grad_norm_measures()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        using var model = new SequenceRegressor(nn.LSTM(3, 4, batchFirst: true), 4, batchFirst: true);
+        model.to(float64);
+        var x = randn(2, 6, 3, dtype: float64);
+
+        using var watch = GradientWatch.Attach(model);
+        model.call(x).sum().backward();
+        var report = watch.Record(42);
+
+        Assert.Equal(42, report.Step);
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        Assert.Equal(names.OrderBy(n => n, StringComparer.Ordinal), report.ParameterNorms.Keys.OrderBy(n => n, StringComparer.Ordinal));
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            Assert.Equal(parameter.grad!.norm().item<double>(), report.ParameterNorms[name], 12);
+        }
+
+        // clip_grad_norm_ with an infinite threshold returns the total norm and changes nothing.
+        var total = nn.utils.clip_grad_norm_(model.parameters(), double.PositiveInfinity);
+        Assert.Equal(total, report.GlobalNorm, 10);
+    }
+
+    [Fact]
+    public void Parameters_without_a_gradient_are_left_out_of_the_parameter_norms()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(8);
+        using var model = new SequenceRegressor(nn.LSTM(3, 4, batchFirst: true), 4, batchFirst: true);
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (name.StartsWith("head", StringComparison.Ordinal))
+            {
+                parameter.requires_grad = false;
+            }
+        }
+
+        using var watch = GradientWatch.Attach(model);
+        model.call(randn(2, 6, 3)).sum().backward();
+        var report = watch.Record(1);
+
+        Assert.DoesNotContain(report.ParameterNorms.Keys, k => k.StartsWith("head", StringComparison.Ordinal));
+        Assert.Contains("recurrent.weight_hh_l0", report.ParameterNorms.Keys);
+    }
+
+    /// <summary>dL/dx per timestep from a separate, unwatched run with an input that requires grad.</summary>
+    private static double[] ReferenceInputNorms(nn.Module<Tensor, Tensor> model, Tensor x, Tensor target, int timeDimension)
+    {
+        var input = x.clone().requires_grad_(true);
+        model.zero_grad();
+        nn.functional.mse_loss(model.call(input), target).backward();
+        var norms = Reference.NormsOverTime(input.grad!, timeDimension);
+        model.zero_grad();
+        return norms;
+    }
+}
