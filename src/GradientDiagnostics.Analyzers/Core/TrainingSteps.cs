@@ -30,6 +30,7 @@ public sealed class TrainingSteps
 
     private readonly ConcurrentDictionary<ITypeSymbol, bool> recurrentTypes = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<ISymbol, ImmutableArray<IOperation>> memberValues = new(SymbolEqualityComparer.Default);
+    private readonly ConcurrentDictionary<IMethodSymbol, StrongBox<IInvocationOperation?>> unclearedSteps = new(SymbolEqualityComparer.Default);
 
     private TrainingSteps(TorchSharpSymbols symbols)
     {
@@ -134,7 +135,9 @@ public sealed class TrainingSteps
 
     /// <summary>
     /// True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, an in-place clamp of a gradient (<c>p.grad.clamp_(-c, c)</c>),
-    /// a method named in <c>gradient_diagnostics.clipping_methods</c>, or a call of a source helper that does one of these.
+    /// an in-place rescale of a gradient (<c>p.grad.mul_(theta / norm)</c>, <c>p.grad.div_(…)</c>: clipping by norm written by
+    /// hand, as "Dive into Deep Learning" does), a method named in <c>gradient_diagnostics.clipping_methods</c>, or a call of a
+    /// source helper that does one of these.
     /// </summary>
     public bool IsClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
         IsDirectClipping(invocation, options) || IsClippingHelper(invocation.TargetMethod, options, cancellationToken);
@@ -326,9 +329,54 @@ public sealed class TrainingSteps
     private bool IsDirectClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options) =>
         Symbols.IsClipGrad(invocation.TargetMethod)
         || GradientDiagnosticsOptions.Matches(invocation.TargetMethod, options.ClippingMethods)
-        || (invocation.TargetMethod.Name is "clamp_" or "clip_" && IsOnGradient(invocation));
+        || (invocation.TargetMethod.Name is "clamp_" or "clip_" or "mul_" or "div_" && IsOnGradient(invocation));
 
-    private bool IsGradientClearing(IInvocationOperation invocation, CancellationToken cancellationToken)
+    /// <summary>
+    /// The optimizer <c>step()</c> that a call of <paramref name="method"/> runs once per call — backward() and step() outside
+    /// any loop of the method, in it or in a source helper it calls outside loops — when nothing the method runs clears
+    /// gradients; otherwise null. A loop that calls such a method is a training loop whose clearing must be in the loop.
+    /// </summary>
+    public IInvocationOperation? UnclearedStepOf(IMethodSymbol method, AnalyzerOptions analyzerOptions, CancellationToken cancellationToken) =>
+        IsSourceMethod(method)
+            ? unclearedSteps.GetOrAdd(method.OriginalDefinition, m => new StrongBox<IInvocationOperation?>(
+                ComputeUnclearedStep(m, analyzerOptions, 0, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken))).Value
+            : null;
+
+    private IInvocationOperation? ComputeUnclearedStep(IMethodSymbol method, AnalyzerOptions analyzerOptions, int depth, HashSet<IMethodSymbol> visiting, CancellationToken cancellationToken)
+    {
+        if (depth > MaxResolutionDepth || !IsSourceMethod(method) || !visiting.Add(method.OriginalDefinition))
+        {
+            return null;
+        }
+
+        foreach (var body in Bodies.GetBodies(method, cancellationToken))
+        {
+            var invocations = body.DescendantsAndSelf().OfType<IInvocationOperation>().ToList();
+            if (invocations.Any(invocation => IsGradientClearing(invocation, cancellationToken)))
+            {
+                return null;
+            }
+
+            if (Analyze(body, analyzerOptions, cancellationToken)?.Steps.FirstOrDefault(step => step.Loop is null) is { } step)
+            {
+                return step.StepCall;
+            }
+
+            foreach (var invocation in invocations)
+            {
+                if (Owner(invocation, body) == body && !EnclosingLoops(invocation, body).Any()
+                    && ComputeUnclearedStep(invocation.TargetMethod, analyzerOptions, depth + 1, visiting, cancellationToken) is { } inner)
+                {
+                    return inner;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>zero_grad() on an optimizer or module, <c>p.grad.zero_()</c>, or a call of a source helper that reaches one.</summary>
+    internal bool IsGradientClearing(IInvocationOperation invocation, CancellationToken cancellationToken)
     {
         if (IsDirectGradientClearing(invocation))
         {
@@ -367,7 +415,7 @@ public sealed class TrainingSteps
         return receiver is IPropertyReferenceOperation { Property.Name: "grad" } property && Symbols.IsTensor(property.Property.ContainingType);
     }
 
-    private static bool IsSourceMethod(IMethodSymbol method) =>
+    internal static bool IsSourceMethod(IMethodSymbol method) =>
         !method.DeclaringSyntaxReferences.IsEmpty && method.MethodKind is MethodKind.Ordinary or MethodKind.LocalFunction or MethodKind.PropertyGet;
 
     private bool IsRecurrentCall(IInvocationOperation invocation, CancellationToken cancellationToken) =>

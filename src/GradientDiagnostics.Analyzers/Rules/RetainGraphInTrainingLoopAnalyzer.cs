@@ -8,7 +8,9 @@ namespace GradientDiagnostics.Analyzers;
 
 /// <summary>
 /// GD0009: <c>backward(retain_graph: true)</c> (named, or a positional constant) inside a loop that also steps an optimizer.
-/// Not reported outside loops, nor when a later backward() in the same iteration releases the graph (two losses sharing one graph).
+/// Not reported outside loops. Also reported when a later backward() in the same iteration releases the graph (two losses
+/// sharing one graph): the contract names every retain_graph in a training loop, and that case is usually avoidable
+/// (one backward() of the summed losses, or a detached shared input).
 /// Reported on the backward() call.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -21,23 +23,7 @@ public sealed class RetainGraphInTrainingLoopAnalyzer : GradientDiagnosticsAnaly
         {
             foreach (var backward in method.Backwards)
             {
-                if (!RetainsGraph(backward))
-                {
-                    continue;
-                }
-
-                var trainingLoop = TrainingLoopOf(method, backward);
-                if (trainingLoop is null)
-                {
-                    continue;
-                }
-
-                var releasedLater = method.Backwards.Any(other =>
-                    other != backward
-                    && !RetainsGraph(other)
-                    && other.Syntax.SpanStart > backward.Syntax.SpanStart
-                    && TrainingSteps.Contains(trainingLoop.Body, other));
-                if (!releasedLater)
+                if (RetainsGraph(backward) && TrainingLoopOf(method, backward) is not null)
                 {
                     block.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.RetainGraphInTrainingLoop, backward.Syntax.GetLocation()));
                 }

@@ -13,8 +13,9 @@ namespace GradientDiagnostics.CodeFixes;
 
 /// <summary>
 /// GD0008 fix: inserts <c>&lt;optimizer&gt;.zero_grad();</c> as the first statement of the loop body, so every iteration
-/// starts from cleared gradients. Not offered when the optimizer is not in scope there (declared inside the loop) or the
-/// loop body is not a block.
+/// starts from cleared gradients. When the loop calls a helper that steps, the optimizer is the one the helper's step()
+/// is called on. Not offered when the optimizer is not in scope there (declared inside the loop or the helper, or a
+/// helper's parameter) or the loop body is not a block.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(GradientsNeverClearedFixer)), Shared]
 public sealed class GradientsNeverClearedFixer : TextChangeCodeFixProvider
@@ -30,14 +31,14 @@ public sealed class GradientsNeverClearedFixer : TextChangeCodeFixProvider
             || await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not { } root
             || await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false) is not { } model
             || diagnostic.AdditionalLocations[0].SourceTree != root.SyntaxTree
-            || root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax stepAccess }
-            || LoopBody(root.FindNode(diagnostic.AdditionalLocations[0].SourceSpan, getInnermostNodeForTie: true)) is not { } body)
+            || LoopBody(root.FindNode(diagnostic.AdditionalLocations[0].SourceSpan, getInnermostNodeForTie: true)) is not { } body
+            || await StepCallAsync(document, diagnostic, root, model, cancellationToken).ConfigureAwait(false) is not ({ } stepAccess, { } stepModel))
         {
             return default;
         }
 
         var position = body.OpenBraceToken.Span.End;
-        if (!StatementEdits.MeansTheSameAt(stepAccess.Expression, model, model, position))
+        if (!StatementEdits.MeansTheSameAt(stepAccess.Expression, stepModel, model, position))
         {
             return default;
         }
@@ -60,6 +61,32 @@ public sealed class GradientsNeverClearedFixer : TextChangeCodeFixProvider
 
         var braceIndentation = StatementEdits.IndentationAt(text, body.OpenBraceToken.SpanStart);
         return ImmutableArray.Create(new TextChange(new TextSpan(body.OpenBraceToken.Span.End, 0), newLine + braceIndentation + "    " + line));
+    }
+
+    /// <summary>
+    /// The optimizer's step() access and the model it binds in: the reported call, or — when the loop calls a helper that
+    /// steps (additional location [1]) — the step() inside that helper, possibly in another document.
+    /// </summary>
+    private static async Task<(MemberAccessExpressionSyntax? Access, SemanticModel? Model)> StepCallAsync(Document document, Diagnostic diagnostic, SyntaxNode root, SemanticModel model, CancellationToken cancellationToken)
+    {
+        if (diagnostic.AdditionalLocations.Count < 2)
+        {
+            return root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access }
+                ? (access, model)
+                : (null, null);
+        }
+
+        var stepLocation = diagnostic.AdditionalLocations[1];
+        var stepDocument = stepLocation.SourceTree is { } tree ? document.Project.Solution.GetDocument(tree) : null;
+        if (stepDocument is null
+            || await stepDocument.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not { } stepRoot
+            || await stepDocument.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false) is not { } stepModel
+            || stepRoot.FindNode(stepLocation.SourceSpan, getInnermostNodeForTie: true) is not InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax stepAccess })
+        {
+            return (null, null);
+        }
+
+        return (stepAccess, stepModel);
     }
 
     private static int LeadingGradientClears(BlockSyntax body, SemanticModel model)

@@ -264,6 +264,145 @@ public class GradientsNeverClearedAnalyzerTests
     // ---- negative ----
 
     [Fact]
+    public async Task Reports_a_loop_calling_a_per_batch_helper_that_never_clears()
+    {
+        await VerifyAsync("""
+            sealed class Regressor
+            {
+                private readonly Mlp net = new(3, 32, 1);
+                private readonly optim.Optimizer optimizer;
+
+                public Regressor() => optimizer = optim.SGD(net.parameters(), 0.01);
+
+                private float Update(Tensor x, Tensor y)
+                {
+                    var loss = nn.functional.mse_loss(net.call(x), y);
+                    loss.backward();
+                    optimizer.step();
+                    return loss.item<float>();
+                }
+
+                public void Fit(Tensor x, Tensor y, int epochs)
+                {
+                    for (var epoch = 0; epoch < epochs; epoch++)
+                    {
+                        var loss = {|GD0008:Update(x, y)|};
+                        if (epoch % 10 == 0) Console.WriteLine($"{epoch}: {loss}");
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Reports_the_innermost_loop_calling_a_helper_that_steps_through_another_helper()
+    {
+        await VerifyAsync("""
+            static class Steps
+            {
+                public static void Apply(Tensor loss, optim.Optimizer optimizer)
+                {
+                    loss.backward();
+                    optimizer.step();
+                }
+
+                public static void TrainBatch(Mlp model, optim.Optimizer optimizer, Tensor x, Tensor y) =>
+                    Apply(nn.functional.mse_loss(model.call(x), y), optimizer);
+            }
+
+            static class Trainer
+            {
+                public static void Train(Mlp model, IReadOnlyList<(Tensor X, Tensor Y)> batches, int epochs)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var epoch = 0; epoch < epochs; epoch++)
+                    {
+                        optimizer.zero_grad();
+                        foreach (var (x, y) in batches)
+                        {
+                            {|GD0008:Steps.TrainBatch(model, optimizer, x, y)|};
+                        }
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_loop_clearing_before_calling_a_step_helper_is_fine()
+    {
+        await VerifyAsync("""
+            sealed class Regressor
+            {
+                private readonly Mlp net = new(3, 32, 1);
+                private readonly optim.Optimizer optimizer;
+
+                public Regressor() => optimizer = optim.SGD(net.parameters(), 0.01);
+
+                private void Update(Tensor x, Tensor y)
+                {
+                    nn.functional.mse_loss(net.call(x), y).backward();
+                    optimizer.step();
+                }
+
+                public void Fit(IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        Update(x, y);
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_step_helper_with_its_own_loop_is_judged_there_only()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                public static void RunEpoch(Mlp model, optim.Optimizer optimizer, IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    foreach (var (x, y) in batches)
+                    {
+                        nn.functional.mse_loss(model.call(x), y).backward();
+                        {|GD0008:optimizer.step()|};
+                    }
+                }
+
+                public static void Fit(Mlp model, IEnumerable<(Tensor X, Tensor Y)> batches, int epochs)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var epoch = 0; epoch < epochs; epoch++)
+                    {
+                        RunEpoch(model, optimizer, batches);
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_step_helper_called_outside_any_loop_is_not_judged()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                private static void Update(Mlp model, optim.Optimizer optimizer, Tensor x, Tensor y)
+                {
+                    nn.functional.mse_loss(model.call(x), y).backward();
+                    optimizer.step();
+                }
+
+                public static void FineTuneOnce(Mlp model, Tensor x, Tensor y) =>
+                    Update(model, optim.SGD(model.parameters(), 0.01), x, y);
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Optimizer_zero_grad_in_the_loop_clears_gradients()
     {
         await VerifyAsync("""

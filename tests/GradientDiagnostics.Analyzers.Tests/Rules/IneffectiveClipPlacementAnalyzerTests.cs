@@ -170,6 +170,61 @@ public class IneffectiveClipPlacementAnalyzerTests
     }
 
     [Fact]
+    public async Task Reports_a_hand_written_rescale_of_the_gradients_after_step()
+    {
+        await VerifyAsync(
+            """
+            static class Trainer
+            {
+                public static void Train(double theta)
+                {
+                    var model = new Seq2One(2, 64);
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
+                        optimizer.step();
+                        var norm = model.parameters().Select(p => p.grad!.norm().item<float>()).Max();
+                        foreach (var p in model.parameters())
+                        {
+                            {|#0:p.grad!.mul_(Math.Min(1.0, theta / norm))|};
+                        }
+                    }
+                }
+            }
+            """,
+            Misplaced(0, "mul_", "after step()"));
+    }
+
+    [Fact]
+    public async Task A_hand_written_rescale_between_backward_and_step_is_correct()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                public static void Train(double theta)
+                {
+                    var model = new Seq2One(2, 64);
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(rand(8, 50, 2)), rand(8, 1)).backward();
+                        var norm = model.parameters().Select(p => p.grad!.norm().item<float>()).Max();
+                        foreach (var p in model.parameters())
+                        {
+                            p.grad!.mul_(Math.Min(1.0, theta / norm));
+                        }
+
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Reports_a_misplaced_clip_for_a_non_recurrent_model_too()
     {
         await VerifyAsync("""

@@ -733,16 +733,22 @@ public class MissingGradientClippingAnalyzerTests
     }
 
     [Fact]
-    public async Task A_scaling_helper_does_not_count_unless_configured()
+    public async Task A_helper_rescaling_gradients_in_place_counts_as_clipping()
     {
+        // "Dive into Deep Learning"'s grad_clipping: global norm, then p.grad *= theta / norm.
         await VerifyAsync("""
-            static class Gradients
+            static class D2l
             {
-                public static void ScaleToNorm(nn.Module model, double maxNorm)
+                public static void GradClipping(nn.Module net, double theta)
                 {
-                    foreach (var parameter in model.parameters())
+                    var parameters = net.parameters().Where(p => p.requires_grad).ToList();
+                    var norm = Math.Sqrt(parameters.Sum(p => p.grad!.pow(2).sum().item<float>()));
+                    if (norm > theta)
                     {
-                        parameter.grad?.mul_(maxNorm);
+                        foreach (var p in parameters)
+                        {
+                            p.grad!.mul_(theta / norm);
+                        }
                     }
                 }
             }
@@ -756,7 +762,61 @@ public class MissingGradientClippingAnalyzerTests
                     {
                         optimizer.zero_grad();
                         nn.functional.mse_loss(model.call(x), y).backward();
-                        Gradients.ScaleToNorm(model, 1.0);
+                        D2l.GradClipping(model, 1.0);
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Dividing_each_gradient_in_place_in_the_loop_counts_as_clipping()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                public static void Train(Seq2One model, IEnumerable<(Tensor X, Tensor Y)> batches, double maxNorm)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(x), y).backward();
+                        var norm = model.parameters().Select(p => p.grad!.norm().item<float>()).Max();
+                        foreach (var p in model.parameters())
+                        {
+                            p.grad?.div_(Math.Max(1.0, norm / maxNorm));
+                        }
+
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Rescaling_the_parameters_rather_than_their_gradients_is_not_clipping()
+    {
+        await VerifyAsync("""
+            static class Trainer
+            {
+                public static void Train(Seq2One model, IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var optimizer = optim.SGD(model.parameters(), 0.1);
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(x), y).backward();
+                        using (no_grad())
+                        {
+                            foreach (var p in model.parameters())
+                            {
+                                p.mul_(0.999);
+                            }
+                        }
+
                         {|GD0001:optimizer.step()|};
                     }
                 }

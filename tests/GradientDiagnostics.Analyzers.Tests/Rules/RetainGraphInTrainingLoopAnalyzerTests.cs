@@ -158,7 +158,7 @@ public class RetainGraphInTrainingLoopAnalyzerTests
     }
 
     [Fact]
-    public async Task Reports_every_retaining_backward_when_none_releases_the_graph()
+    public async Task Reports_every_retaining_backward_of_an_iteration()
     {
         await VerifyAsync("""
             static class MultiTask
@@ -257,6 +257,58 @@ public class RetainGraphInTrainingLoopAnalyzerTests
             """);
     }
 
+    [Fact]
+    public async Task Reports_retaining_for_a_second_loss_in_the_same_iteration()
+    {
+        await VerifyAsync("""
+            static class MultiTask
+            {
+                public static void Train()
+                {
+                    var model = new Seq2One(2, 16);
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 100; i++)
+                    {
+                        optimizer.zero_grad();
+                        var prediction = model.call(rand(4, 10, 2));
+                        {|GD0009:nn.functional.mse_loss(prediction, rand(4, 1)).backward(retain_graph: true)|};
+                        prediction.abs().mean().backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Reports_a_GAN_loop_whose_discriminator_loss_retains_the_generator_graph()
+    {
+        await VerifyAsync("""
+            static class Gan
+            {
+                public static void Train(int iterations)
+                {
+                    var generator = new Mlp(8, 16, 4);
+                    var discriminator = new Mlp(4, 16, 1);
+                    var optG = optim.Adam(generator.parameters());
+                    var optD = optim.Adam(discriminator.parameters());
+                    for (var i = 0; i < iterations; i++)
+                    {
+                        optD.zero_grad();
+                        optG.zero_grad();
+                        var fake = generator.call(randn(16, 8));
+                        var lossD = nn.functional.softplus(discriminator.call(fake)).mean();
+                        {|GD0009:lossD.backward(retain_graph: true)|};
+                        optD.step();
+                        var lossG = nn.functional.softplus(-discriminator.call(fake)).mean();
+                        lossG.backward();
+                        optG.step();
+                    }
+                }
+            }
+            """);
+    }
+
     // ---- negative ----
 
     [Fact]
@@ -319,29 +371,6 @@ public class RetainGraphInTrainingLoopAnalyzerTests
                     nn.functional.mse_loss(prediction, y).backward(retain_graph: true);
                     prediction.abs().mean().backward();
                     optimizer.step();
-                }
-            }
-            """);
-    }
-
-    [Fact]
-    public async Task Two_losses_sharing_a_graph_in_one_iteration_are_fine()
-    {
-        await VerifyAsync("""
-            static class MultiTask
-            {
-                public static void Train()
-                {
-                    var model = new Seq2One(2, 16);
-                    var optimizer = optim.Adam(model.parameters());
-                    for (var i = 0; i < 100; i++)
-                    {
-                        optimizer.zero_grad();
-                        var prediction = model.call(rand(4, 10, 2));
-                        nn.functional.mse_loss(prediction, rand(4, 1)).backward(retain_graph: true);
-                        prediction.abs().mean().backward();
-                        optimizer.step();
-                    }
                 }
             }
             """);

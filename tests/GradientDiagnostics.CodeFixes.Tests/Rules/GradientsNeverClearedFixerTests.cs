@@ -271,4 +271,71 @@ public class GradientsNeverClearedFixerTests
             """ + TrainingModels.Mlp;
         await Verify.VerifyAsync(source, source);
     }
+
+    [Fact]
+    public async Task Clears_the_optimizer_a_per_batch_helper_steps_at_the_top_of_the_calling_loop()
+    {
+        const string Helper = """
+            sealed class Regressor
+            {
+                private readonly Mlp net = new(3, 32, 1);
+                private readonly optim.Optimizer optimizer;
+
+                public Regressor() => optimizer = optim.SGD(net.parameters(), 0.01);
+
+                private void Update(Tensor x, Tensor y)
+                {
+                    nn.functional.mse_loss(net.call(x), y).backward();
+                    optimizer.step();
+                }
+
+            """;
+        await Verify.VerifyAsync(
+            TrainingModels.Usings + Helper + """
+                public void Fit(IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    foreach (var (x, y) in batches)
+                    {
+                        {|GD0008:this.Update(x, y)|};
+                    }
+                }
+            }
+            """ + TrainingModels.Mlp,
+            TrainingModels.Usings + Helper + """
+                public void Fit(IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        this.Update(x, y);
+                    }
+                }
+            }
+            """ + TrainingModels.Mlp);
+    }
+
+    [Fact]
+    public async Task Offers_no_fix_when_the_helper_steps_an_optimizer_passed_to_it()
+    {
+        var source = TrainingModels.Usings + """
+            static class Trainer
+            {
+                private static void Update(Mlp model, optim.Optimizer opt, Tensor x, Tensor y)
+                {
+                    nn.functional.mse_loss(model.call(x), y).backward();
+                    opt.step();
+                }
+
+                public static void Train(Mlp model, IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var optimizer = optim.SGD(model.parameters(), 0.01);
+                    foreach (var (x, y) in batches)
+                    {
+                        {|GD0008:Update(model, optimizer, x, y)|};
+                    }
+                }
+            }
+            """ + TrainingModels.Mlp;
+        await Verify.VerifyAsync(source, source);
+    }
 }
