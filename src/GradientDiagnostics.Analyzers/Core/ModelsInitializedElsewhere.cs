@@ -19,11 +19,12 @@ namespace GradientDiagnostics.Analyzers;
 /// <remarks>
 /// Binding is what costs, so two syntax filters decide what gets bound, and only when a model needs the answer:
 /// <list type="bullet">
-/// <item>Files: only those that mention the model type's name, or the name of a member whose declared type mentions it
-/// (<c>var model = Models.Create();</c> with <c>static Seq2Seq Create()</c>). A local, parameter, field or property of the model type
-/// needs one of these identifiers in its file, except through chains of such members two levels deep, a partial type whose field is
-/// declared in another file, or a global using alias: those stay reported (a false positive, never a missed initialisation of an
-/// analysed file turned into silence).</item>
+/// <item>Files: only those whose text holds the model type's name as a word, or the name of a member whose declared type mentions it
+/// (<c>var model = Models.Create();</c> with <c>static Seq2Seq Create()</c>, a field or property of another part of a partial type, a
+/// using alias). An expression of the model type gets that type from a creation, cast, declaration or member that names it, so its file
+/// names it or such a member. The gap: a member whose declared type reaches the model only through another declared type
+/// (<c>class Fleet : List&lt;Seq2Seq&gt;</c>, <c>Fleet Load()</c>, <c>foreach (var model in Load())</c>); such a model stays reported,
+/// a false positive rather than a silently missed warning.</item>
 /// <item>Members of those files: only bodies whose syntax calls something that could initialise or load (a name ending in <c>_</c>, a load
 /// method, <c>apply</c>, the last segment of a configured init method, or assigns a <c>weight</c>/<c>bias</c> member), or that call, by
 /// name, a member that does so within the depth the search follows calls. A configured init method whose last segment has a wildcard
@@ -36,17 +37,15 @@ internal sealed class ModelsInitializedElsewhere
     /// <summary>How many calls deep helpers are followed from each method (fewer than for one type, to bound the cost).</summary>
     private const int MaxDepth = 2;
 
-    private readonly Compilation compilation;
     private readonly TorchSharpSymbols symbols;
     private readonly SourceMethodBodies bodies;
     private readonly ModuleParameterOwnership ownership;
     private readonly Lazy<SyntaxIndex> index;
-    private readonly ConcurrentDictionary<string, ImmutableHashSet<SyntaxNode>> candidatesByOptions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CandidateFilter> filters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(SyntaxTree Tree, string Options), ImmutableHashSet<INamedTypeSymbol>> collected = new();
 
     public ModelsInitializedElsewhere(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies, ModuleParameterOwnership ownership)
     {
-        this.compilation = compilation;
         this.symbols = symbols;
         this.bodies = bodies;
         this.ownership = ownership;
@@ -58,11 +57,10 @@ internal sealed class ModelsInitializedElsewhere
         var definition = model.OriginalDefinition;
         var key = initMethods.IsDefaultOrEmpty ? string.Empty : string.Join("\n", initMethods);
         var syntax = index.Value;
-        var candidates = candidatesByOptions.GetOrAdd(key, _ => syntax.Candidates(initMethods));
-        foreach (var tree in syntax.TreesReferring(definition.Name))
+        var filter = filters.GetOrAdd(key, _ => new CandidateFilter(syntax, initMethods));
+        foreach (var tree in syntax.TreesReferring(definition.Name, cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var found = collected.GetOrAdd((tree, key), entry => Collect(entry.Tree, candidates, initMethods, cancellationToken));
+            var found = collected.GetOrAdd((tree, key), entry => Collect(entry.Tree, filter, initMethods, cancellationToken));
             if (found.Contains(definition))
             {
                 return true;
@@ -81,7 +79,7 @@ internal sealed class ModelsInitializedElsewhere
         _ => null,
     };
 
-    private ImmutableHashSet<INamedTypeSymbol> Collect(SyntaxTree tree, ImmutableHashSet<SyntaxNode> candidates, ImmutableArray<string> initMethods, CancellationToken cancellationToken)
+    private ImmutableHashSet<INamedTypeSymbol> Collect(SyntaxTree tree, CandidateFilter filter, ImmutableArray<string> initMethods, CancellationToken cancellationToken)
     {
         var found = new HashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
         bool Record(ModuleRoot root)
@@ -99,7 +97,8 @@ internal sealed class ModelsInitializedElsewhere
 
         foreach (var declaration in index.Value.MembersOf(tree))
         {
-            if (!candidates.Contains(declaration))
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!filter.IsCandidate(declaration, MaxDepth))
             {
                 continue;
             }
@@ -151,13 +150,17 @@ internal sealed class ModelsInitializedElsewhere
         return operation;
     }
 
-    /// <summary>What the syntax of the whole compilation says, gathered once without binding.</summary>
+    /// <summary>
+    /// Declarations of the whole compilation, gathered once without binding and without walking member bodies: member bodies by file
+    /// and by name, and the names of members declared with a type. File texts are searched for names only when asked.
+    /// </summary>
     private sealed class SyntaxIndex
     {
-        private readonly Dictionary<string, List<SyntaxTree>> treesByIdentifier = new(StringComparer.Ordinal);
         private readonly Dictionary<string, HashSet<string>> membersByTypeName = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<SyntaxNode>> membersByName = new(StringComparer.Ordinal);
         private readonly Dictionary<SyntaxTree, List<SyntaxNode>> membersByTree = new();
-        private readonly List<MemberFacts> members = new();
+        private readonly List<(SyntaxTree Tree, Lazy<string> Text)> texts = new();
+        private readonly ConcurrentDictionary<SyntaxNode, MemberFacts> facts = new();
 
         public static SyntaxIndex Build(Compilation compilation)
         {
@@ -173,8 +176,16 @@ internal sealed class ModelsInitializedElsewhere
         public IReadOnlyList<SyntaxNode> MembersOf(SyntaxTree tree) =>
             membersByTree.TryGetValue(tree, out var list) ? list : Array.Empty<SyntaxNode>();
 
-        /// <summary>Files that mention <paramref name="typeName"/>, or a member declared with that type (a factory, a property).</summary>
-        public IEnumerable<SyntaxTree> TreesReferring(string typeName)
+        public IReadOnlyList<SyntaxNode> MembersNamed(string name) =>
+            membersByName.TryGetValue(name, out var list) ? list : Array.Empty<SyntaxNode>();
+
+        public MemberFacts FactsOf(SyntaxNode declaration) => facts.GetOrAdd(declaration, MemberFacts.Of);
+
+        /// <summary>
+        /// Files whose text holds <paramref name="typeName"/>, or the name of a member declared with that type (a factory, a property), as a
+        /// whole word. Comments and strings can add a file, never drop one.
+        /// </summary>
+        public IEnumerable<SyntaxTree> TreesReferring(string typeName, CancellationToken cancellationToken)
         {
             var names = new HashSet<string>(StringComparer.Ordinal) { typeName };
             if (membersByTypeName.TryGetValue(typeName, out var typed))
@@ -182,93 +193,66 @@ internal sealed class ModelsInitializedElsewhere
                 names.UnionWith(typed);
             }
 
-            var seen = new HashSet<SyntaxTree>();
-            foreach (var name in names)
+            foreach (var (tree, text) in texts)
             {
-                if (!treesByIdentifier.TryGetValue(name, out var trees))
+                cancellationToken.ThrowIfCancellationRequested();
+                if (names.Any(name => ContainsWord(text.Value, name)))
                 {
-                    continue;
-                }
-
-                foreach (var tree in trees)
-                {
-                    if (seen.Add(tree))
-                    {
-                        yield return tree;
-                    }
+                    yield return tree;
                 }
             }
         }
 
-        /// <summary>
-        /// The member bodies worth binding under these init methods: those that may initialise themselves, or call by name a member
-        /// that may, up to <see cref="MaxDepth"/> calls deep.
-        /// </summary>
-        public ImmutableHashSet<SyntaxNode> Candidates(ImmutableArray<string> initMethods)
+        private static bool ContainsWord(string text, string word)
         {
-            var configured = new HashSet<string>(StringComparer.Ordinal);
-            var everything = false;
-            foreach (var pattern in initMethods.IsDefault ? ImmutableArray<string>.Empty : initMethods)
+            for (var at = text.IndexOf(word, StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + 1, StringComparison.Ordinal))
             {
-                var last = pattern.Substring(pattern.LastIndexOf('.') + 1);
-                everything |= last.Contains("*");
-                configured.Add(last);
+                var end = at + word.Length;
+                if ((at == 0 || !IsIdentifierPart(text[at - 1])) && (end == text.Length || !IsIdentifierPart(text[end])))
+                {
+                    return true;
+                }
             }
 
-            bool Direct(MemberFacts member) => everything || member.MayInitialize || member.Invoked.Overlaps(configured);
-
-            var level = new HashSet<SyntaxNode>(members.Where(Direct).Select(member => member.Declaration));
-            for (var depth = 0; depth < MaxDepth; depth++)
-            {
-                var names = new HashSet<string>(
-                    members.Where(member => member.Name is not null && level.Contains(member.Declaration)).Select(member => member.Name!),
-                    StringComparer.Ordinal);
-                level.UnionWith(members.Where(member => member.Invoked.Overlaps(names)).Select(member => member.Declaration));
-            }
-
-            return level.ToImmutableHashSet();
+            return false;
         }
+
+        private static bool IsIdentifierPart(char c) => char.IsLetterOrDigit(c) || c == '_';
 
         private void Add(SyntaxTree tree)
         {
+            texts.Add((tree, new Lazy<string>(() => tree.GetText().ToString(), LazyThreadSafetyMode.ExecutionAndPublication)));
             var root = tree.GetRoot();
-            foreach (var token in root.DescendantTokens())
-            {
-                if (token.IsKind(SyntaxKind.IdentifierToken))
-                {
-                    AddTree(token.ValueText, tree);
-                }
-            }
-
             var declarations = new List<SyntaxNode>();
             membersByTree[tree] = declarations;
             if (root is CompilationUnitSyntax unit && unit.Members.OfType<GlobalStatementSyntax>().Any())
             {
-                AddMember(declarations, unit, name: null, unit.Members.OfType<GlobalStatementSyntax>());
+                declarations.Add(unit);
             }
 
-            foreach (var node in root.DescendantNodes(descendIntoChildren: node => node is not BaseMethodDeclarationSyntax and not AccessorDeclarationSyntax and not ArrowExpressionClauseSyntax))
+            foreach (var node in root.DescendantNodes(descendIntoChildren: node =>
+                node is CompilationUnitSyntax or BaseNamespaceDeclarationSyntax or BaseTypeDeclarationSyntax or BasePropertyDeclarationSyntax or AccessorListSyntax))
             {
                 switch (node)
                 {
                     case MethodDeclarationSyntax method:
-                        AddMember(declarations, method, method.Identifier.ValueText, [method]);
+                        AddMember(declarations, method, method.Identifier.ValueText);
                         AddTypedMember(method.ReturnType, method.Identifier.ValueText);
                         break;
                     case ConstructorDeclarationSyntax constructor:
-                        AddMember(declarations, constructor, constructor.Identifier.ValueText, [constructor]);
+                        AddMember(declarations, constructor, constructor.Identifier.ValueText);
                         break;
                     case BaseMethodDeclarationSyntax other:
-                        AddMember(declarations, other, name: null, [other]);
+                        AddMember(declarations, other, name: null);
                         break;
                     case AccessorDeclarationSyntax accessor when accessor.Body is not null || accessor.ExpressionBody is not null:
-                        AddMember(declarations, accessor, name: null, [accessor]);
+                        AddMember(declarations, accessor, name: null);
                         break;
                     case ArrowExpressionClauseSyntax arrow when arrow.Parent is BasePropertyDeclarationSyntax:
-                        AddMember(declarations, arrow, name: null, [arrow]);
+                        AddMember(declarations, arrow, name: null);
                         break;
-                    case PropertyDeclarationSyntax property:
-                        AddTypedMember(property.Type, property.Identifier.ValueText);
+                    case UsingDirectiveSyntax { Alias: { } alias } directive:
+                        AddTypedMember(directive, alias.Name.Identifier.ValueText);
                         break;
                     case BaseFieldDeclarationSyntax field:
                         foreach (var variable in field.Declaration.Variables)
@@ -278,25 +262,33 @@ internal sealed class ModelsInitializedElsewhere
 
                         break;
                 }
+
+                if (node is PropertyDeclarationSyntax property)
+                {
+                    AddTypedMember(property.Type, property.Identifier.ValueText);
+                }
             }
         }
 
-        private void AddTree(string identifier, SyntaxTree tree)
+        private void AddMember(List<SyntaxNode> declarations, SyntaxNode declaration, string? name)
         {
-            if (!treesByIdentifier.TryGetValue(identifier, out var trees))
+            declarations.Add(declaration);
+            if (name is null)
             {
-                treesByIdentifier[identifier] = trees = new List<SyntaxTree>();
+                return;
             }
 
-            if (trees.Count == 0 || trees[trees.Count - 1] != tree)
+            if (!membersByName.TryGetValue(name, out var named))
             {
-                trees.Add(tree);
+                membersByName[name] = named = new List<SyntaxNode>();
             }
+
+            named.Add(declaration);
         }
 
-        private void AddTypedMember(TypeSyntax type, string memberName)
+        private void AddTypedMember(SyntaxNode type, string memberName)
         {
-            foreach (var identifier in type.DescendantNodesAndSelf().OfType<SimpleNameSyntax>())
+            foreach (var identifier in type.DescendantNodesAndSelf().OfType<SimpleNameSyntax>().Where(name => name.Parent is not NameEqualsSyntax))
             {
                 var typeName = identifier.Identifier.ValueText;
                 if (!membersByTypeName.TryGetValue(typeName, out var names))
@@ -307,9 +299,62 @@ internal sealed class ModelsInitializedElsewhere
                 names.Add(memberName);
             }
         }
+    }
 
-        private void AddMember(List<SyntaxNode> declarations, SyntaxNode declaration, string? name, IEnumerable<SyntaxNode> parts)
+    /// <summary>
+    /// Which member bodies are worth binding under one <c>init_methods</c> value: those whose syntax may initialise, or that call by name
+    /// a member that may, within the depth the search follows calls.
+    /// </summary>
+    private sealed class CandidateFilter
+    {
+        private readonly SyntaxIndex index;
+        private readonly HashSet<string> configured = new(StringComparer.Ordinal);
+        private readonly bool everything;
+        private readonly ConcurrentDictionary<(SyntaxNode Declaration, int Depth), bool> cache = new();
+
+        public CandidateFilter(SyntaxIndex index, ImmutableArray<string> initMethods)
         {
+            this.index = index;
+            foreach (var pattern in initMethods.IsDefault ? ImmutableArray<string>.Empty : initMethods)
+            {
+                var last = pattern.Substring(pattern.LastIndexOf('.') + 1);
+                everything |= last.IndexOf('*') >= 0;
+                configured.Add(last);
+            }
+        }
+
+        public bool IsCandidate(SyntaxNode declaration, int depth) =>
+            everything || cache.GetOrAdd((declaration, depth), entry => Compute(entry.Declaration, entry.Depth));
+
+        private bool Compute(SyntaxNode declaration, int depth)
+        {
+            var facts = index.FactsOf(declaration);
+            if (facts.MayInitialize || facts.Invoked.Overlaps(configured))
+            {
+                return true;
+            }
+
+            return depth > 0 && facts.Invoked.Any(name => index.MembersNamed(name).Any(callee => IsCandidate(callee, depth - 1)));
+        }
+    }
+
+    private sealed class MemberFacts
+    {
+        private MemberFacts(HashSet<string> invoked, bool mayInitialize)
+        {
+            Invoked = invoked;
+            MayInitialize = mayInitialize;
+        }
+
+        /// <summary>The simple names this body calls (a <c>this(...)</c> initializer calls its type's name).</summary>
+        public HashSet<string> Invoked { get; }
+
+        /// <summary>Its own syntax calls something that could initialise or load, or assigns a weight or bias.</summary>
+        public bool MayInitialize { get; }
+
+        public static MemberFacts Of(SyntaxNode declaration)
+        {
+            var parts = declaration is CompilationUnitSyntax unit ? unit.Members.OfType<GlobalStatementSyntax>().Cast<SyntaxNode>() : [declaration];
             var invoked = new HashSet<string>(StringComparer.Ordinal);
             var mayInitialize = false;
             foreach (var node in parts.SelectMany(part => part.DescendantNodesAndSelf()))
@@ -333,8 +378,7 @@ internal sealed class ModelsInitializedElsewhere
                 }
             }
 
-            declarations.Add(declaration);
-            members.Add(new MemberFacts(declaration, name, invoked, mayInitialize));
+            return new MemberFacts(invoked, mayInitialize);
         }
 
         private static string? InvokedName(ExpressionSyntax expression) => expression switch
@@ -344,26 +388,5 @@ internal sealed class ModelsInitializedElsewhere
             MemberBindingExpressionSyntax binding => binding.Name.Identifier.ValueText,
             _ => null,
         };
-    }
-
-    private sealed class MemberFacts
-    {
-        public MemberFacts(SyntaxNode declaration, string? name, HashSet<string> invoked, bool mayInitialize)
-        {
-            Declaration = declaration;
-            Name = name;
-            Invoked = invoked;
-            MayInitialize = mayInitialize;
-        }
-
-        public SyntaxNode Declaration { get; }
-
-        /// <summary>The name a call to this member uses; null for accessors, operators and top-level statements.</summary>
-        public string? Name { get; }
-
-        public HashSet<string> Invoked { get; }
-
-        /// <summary>Its own syntax calls something that could initialise or load, or assigns a weight or bias.</summary>
-        public bool MayInitialize { get; }
     }
 }
