@@ -30,7 +30,8 @@ namespace GradientDiagnostics.Analyzers;
 /// name, a member that does so within the depth the search follows calls. A configured init method whose last segment has a wildcard
 /// turns the member filter off.</item>
 /// </list>
-/// Results are cached per file and per effective <c>init_methods</c> value, so per-folder settings give the same answer in any order.
+/// Results are cached per file and per effective <c>init_methods</c> value (that of the file creating the module), so per-folder
+/// settings give the same answer whichever model is judged first.
 /// </remarks>
 internal sealed class ModelsInitializedElsewhere
 {
