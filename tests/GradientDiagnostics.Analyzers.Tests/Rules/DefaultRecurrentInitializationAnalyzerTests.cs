@@ -1485,6 +1485,41 @@ public class DefaultRecurrentInitializationAnalyzerTests
     }
 
     [Theory]
+    [InlineData("Training.IWeightInitializer.*", false)]
+    [InlineData("Training.IWeightInitializer.Initialize", false)]
+    [InlineData("Training.IWeightInitializer.Reset", true)]
+    public async Task GD0003_configured_init_method_called_from_another_file_including_wildcard_patterns(string pattern, bool reported)
+    {
+        // The call site names no built-in initialisation: only the configured pattern lets the cross-file search bind it.
+        var model = reported ? CharModelFile : CharModelFile.Replace("{|#0:nn.RNN(65, 128)|}", "nn.RNN(65, 128)");
+        await VerifyFilesAsync(
+            [
+                ("/Model/CharModel.cs", model),
+                ("/Training/Train.cs", """
+                    using static TorchSharp.torch;
+
+                    namespace Training;
+
+                    public interface IWeightInitializer
+                    {
+                        void Initialize(nn.Module module);
+                    }
+
+                    public static class Train
+                    {
+                        public static void Run(IWeightInitializer initializer)
+                        {
+                            var model = new CharModel();
+                            initializer.Initialize(model);
+                        }
+                    }
+                    """),
+            ],
+            [("/.editorconfig", $"root = true\n[*.cs]\ngradient_diagnostics.init_methods = {pattern}\n")],
+            reported ? [Vanilla(0, "rnn")] : []);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task GD0003_per_folder_init_methods_apply_to_each_models_own_file_in_any_order(bool reversed)
