@@ -3,7 +3,6 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -76,123 +75,6 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
         }
 
         return operation;
-    }
-
-    /// <summary>
-    /// Model types whose instances are initialised or loaded from outside the type: <c>var model = new Seq2Seq(); model.apply(Init.Weights);</c>
-    /// or <c>model.load(path)</c> in a training script. Computed once per compilation, and only when some recurrent module is not
-    /// initialised within its own type. Initialisation through <c>this</c> is not collected here: inside the type the constructor
-    /// judgement applies.
-    /// </summary>
-    private sealed class ModelsInitializedElsewhere
-    {
-        /// <summary>How many calls deep helpers are followed from every method of the compilation (fewer than for one type, to bound the cost).</summary>
-        private const int MaxDepth = 2;
-
-        private readonly Compilation compilation;
-        private readonly TorchSharpSymbols symbols;
-        private readonly SourceMethodBodies bodies;
-        private readonly ModuleParameterOwnership ownership;
-        private ImmutableHashSet<INamedTypeSymbol>? models;
-
-        public ModelsInitializedElsewhere(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies, ModuleParameterOwnership ownership)
-        {
-            this.compilation = compilation;
-            this.symbols = symbols;
-            this.bodies = bodies;
-            this.ownership = ownership;
-        }
-
-        public bool Contains(INamedTypeSymbol model, ImmutableArray<string> initMethods, CancellationToken cancellationToken)
-        {
-            var computed = Volatile.Read(ref models);
-            if (computed is null)
-            {
-                Interlocked.CompareExchange(ref models, Collect(initMethods, cancellationToken), null);
-                computed = Volatile.Read(ref models)!;
-            }
-
-            return computed.Contains(model.OriginalDefinition);
-        }
-
-        private ImmutableHashSet<INamedTypeSymbol> Collect(ImmutableArray<string> initMethods, CancellationToken cancellationToken)
-        {
-            var found = new HashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
-            bool Record(ModuleRoot root)
-            {
-                if (root.Symbol is { } symbol
-                    && TypeOf(symbol) is INamedTypeSymbol type
-                    && symbols.IsModule(type)
-                    && type.Locations.Any(location => location.IsInSource))
-                {
-                    found.Add(type.OriginalDefinition);
-                }
-
-                return false;
-            }
-
-            foreach (var method in SourceMethods(cancellationToken))
-            {
-                var thisRoot = method.IsStatic ? ModuleRoot.Unknown : ModuleRoot.This(method.ContainingType);
-                foreach (var body in bodies.GetBodies(method, cancellationToken))
-                {
-                    ownership.ReachesInitialization(body, method.ContainingType, thisRoot, Record, initMethods, cancellationToken, MaxDepth);
-                }
-            }
-
-            foreach (var body in TopLevelStatementBodies(cancellationToken))
-            {
-                ownership.ReachesInitialization(body, containingType: null, ModuleRoot.Unknown, Record, initMethods, cancellationToken, MaxDepth);
-            }
-
-            return found.ToImmutableHashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
-        }
-
-        /// <summary>The body of a program's top-level statements, which no member symbol lists.</summary>
-        private IEnumerable<IOperation> TopLevelStatementBodies(CancellationToken cancellationToken)
-        {
-            foreach (var tree in compilation.SyntaxTrees)
-            {
-                var firstStatement = tree.GetRoot(cancellationToken).ChildNodes().OfType<GlobalStatementSyntax>().FirstOrDefault();
-                if (firstStatement is null)
-                {
-                    continue;
-                }
-
-#pragma warning disable RS1030 // One model per tree holding top-level statements, once per compilation.
-                var operation = compilation.GetSemanticModel(tree).GetOperation(firstStatement.Statement, cancellationToken);
-#pragma warning restore RS1030
-                if (operation is not null)
-                {
-                    yield return RootOf(operation);
-                }
-            }
-        }
-
-        private IEnumerable<IMethodSymbol> SourceMethods(CancellationToken cancellationToken)
-        {
-            foreach (var member in compilation.GetSymbolsWithName(_ => true, SymbolFilter.Member, cancellationToken))
-            {
-                switch (member)
-                {
-                    case IMethodSymbol method:
-                        yield return method;
-                        break;
-                    case IPropertySymbol property:
-                        if (property.GetMethod is { } getter)
-                        {
-                            yield return getter;
-                        }
-
-                        if (property.SetMethod is { } setter)
-                        {
-                            yield return setter;
-                        }
-
-                        break;
-                }
-            }
-        }
     }
 
     /// <summary>
@@ -351,7 +233,7 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
             }
 
             return SymbolEqualityComparer.Default.Equals(root.InstanceOf, model)
-                || (root.Symbol is ILocalSymbol or IParameterSymbol && SymbolEqualityComparer.Default.Equals(TypeOf(root.Symbol), model));
+                || (root.Symbol is ILocalSymbol or IParameterSymbol && SymbolEqualityComparer.Default.Equals(ModelsInitializedElsewhere.TypeOf(root.Symbol), model));
         }
 
         /// <summary>A local that receives the module and then hands it on (this.rnn = rnn; register_module("rnn", rnn); nn.Sequential(("rnn", rnn))).</summary>
@@ -373,13 +255,4 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
         }
 
     }
-
-    private static ITypeSymbol? TypeOf(ISymbol symbol) => symbol switch
-    {
-        ILocalSymbol local => local.Type,
-        IParameterSymbol parameter => parameter.Type,
-        IFieldSymbol field => field.Type,
-        IPropertySymbol property => property.Type,
-        _ => null,
-    };
 }

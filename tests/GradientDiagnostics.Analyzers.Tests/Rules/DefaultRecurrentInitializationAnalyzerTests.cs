@@ -1299,6 +1299,286 @@ public class DefaultRecurrentInitializationAnalyzerTests
             """);
     }
 
+    // ---------------------------------------------------------------- initialisation from other files
+
+    private const string CharModelFile = """
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        namespace Training;
+
+        public sealed class CharModel : nn.Module<Tensor, Tensor>
+        {
+            private readonly RNN rnn = {|#0:nn.RNN(65, 128)|};
+
+            public CharModel() : base("char") => RegisterComponents();
+
+            public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+        }
+        """;
+
+    private static Task VerifyFilesAsync(IEnumerable<(string Path, string Source)> sources, IEnumerable<(string Path, string Config)> configs, params DiagnosticResult[] expected)
+    {
+        var test = new Verify.Test();
+        test.TestState.Sources.AddRange(sources.Select(source => (source.Path, Microsoft.CodeAnalysis.Text.SourceText.From(source.Source))));
+        test.TestState.AnalyzerConfigFiles.AddRange(configs.Select(config => (config.Path, Microsoft.CodeAnalysis.Text.SourceText.From(config.Config))));
+        test.ExpectedDiagnostics.AddRange(expected);
+        return test.RunAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task GD0003_model_initialised_by_a_helper_declared_in_a_third_file()
+    {
+        await VerifyFilesAsync(
+            [
+                ("/Model/CharModel.cs", CharModelFile.Replace("{|#0:nn.RNN(65, 128)|}", "nn.RNN(65, 128)")),
+                ("/Training/Train.cs", """
+                    using static TorchSharp.torch;
+
+                    namespace Training;
+
+                    public static class Train
+                    {
+                        public static void Run()
+                        {
+                            var model = new CharModel();
+                            WeightInit.Orthogonal(model);
+                            var optimizer = optim.Adam(model.parameters(), 1e-3);
+                            optimizer.step();
+                        }
+                    }
+                    """),
+                ("/Util/WeightInit.cs", """
+                    using static TorchSharp.torch;
+
+                    namespace Training;
+
+                    public static class WeightInit
+                    {
+                        public static void Orthogonal(nn.Module module)
+                        {
+                            foreach (var (name, parameter) in module.named_parameters())
+                            {
+                                if (name.Contains("weight"))
+                                {
+                                    nn.init.orthogonal_(parameter);
+                                }
+                            }
+                        }
+                    }
+                    """),
+            ],
+            []);
+    }
+
+    [Fact]
+    public async Task GD0003_helper_in_another_file_that_initialises_a_different_model_does_not_count()
+    {
+        await VerifyFilesAsync(
+            [
+                ("/Model/CharModel.cs", CharModelFile),
+                ("/Training/Train.cs", """
+                    using static TorchSharp.torch;
+
+                    namespace Training;
+
+                    public static class Train
+                    {
+                        public static void Run()
+                        {
+                            var model = new CharModel();
+                            var head = nn.Linear(128, 65);
+                            WeightInit.Orthogonal(head);
+                            var optimizer = optim.Adam(model.parameters(), 1e-3);
+                            optimizer.step();
+                        }
+                    }
+                    """),
+                ("/Util/WeightInit.cs", """
+                    using static TorchSharp.torch;
+
+                    namespace Training;
+
+                    public static class WeightInit
+                    {
+                        public static void Orthogonal(nn.Module module)
+                        {
+                            foreach (var parameter in module.parameters())
+                            {
+                                nn.init.orthogonal_(parameter);
+                            }
+                        }
+                    }
+                    """),
+            ],
+            [],
+            Vanilla(0, "rnn"));
+    }
+
+    [Fact]
+    public async Task GD0003_model_made_by_a_factory_in_another_file_and_loaded_where_its_type_is_never_named()
+    {
+        // The loading file names only the factory: the factory's declared return type leads the search there.
+        await VerifyFilesAsync(
+            [
+                ("/Model/CharModel.cs", CharModelFile.Replace("{|#0:nn.RNN(65, 128)|}", "nn.RNN(65, 128)")),
+                ("/Model/Models.cs", """
+                    namespace Training;
+
+                    public static class Models
+                    {
+                        public static CharModel Create() => new CharModel();
+                    }
+                    """),
+                ("/Training/Resume.cs", """
+                    namespace Training;
+
+                    public static class Resume
+                    {
+                        public static void Run(string checkpoint)
+                        {
+                            var model = Models.Create();
+                            model.load(checkpoint);
+                            model.eval();
+                        }
+                    }
+                    """),
+            ],
+            []);
+    }
+
+    [Fact]
+    public async Task GD0003_model_reached_only_through_a_derived_collection_type_stays_reported()
+    {
+        // The documented limit of the syntax pre-filter: Resume.cs names neither CharModel nor a member declared with it, only
+        // Fleet, whose base type does. The model is loaded but the search does not bind that file, so the warning stays.
+        await VerifyFilesAsync(
+            [
+                ("/Model/CharModel.cs", CharModelFile),
+                ("/Model/Fleet.cs", """
+                    using System.Collections.Generic;
+
+                    namespace Training;
+
+                    public sealed class Fleet : List<CharModel>
+                    {
+                        public static Fleet Build() => new() { new CharModel() };
+                    }
+                    """),
+                ("/Training/Resume.cs", """
+                    namespace Training;
+
+                    public static class Resume
+                    {
+                        public static void Run(string checkpoint)
+                        {
+                            foreach (var model in Fleet.Build())
+                            {
+                                model.load(checkpoint);
+                            }
+                        }
+                    }
+                    """),
+            ],
+            [],
+            Vanilla(0, "rnn"));
+    }
+
+    [Theory]
+    [InlineData("Training.IWeightInitializer.*", false)]
+    [InlineData("Training.IWeightInitializer.Initialize", false)]
+    [InlineData("Training.IWeightInitializer.Reset", true)]
+    public async Task GD0003_configured_init_method_called_from_another_file_including_wildcard_patterns(string pattern, bool reported)
+    {
+        // The call site names no built-in initialisation: only the configured pattern lets the cross-file search bind it.
+        var model = reported ? CharModelFile : CharModelFile.Replace("{|#0:nn.RNN(65, 128)|}", "nn.RNN(65, 128)");
+        await VerifyFilesAsync(
+            [
+                ("/Model/CharModel.cs", model),
+                ("/Training/Train.cs", """
+                    using static TorchSharp.torch;
+
+                    namespace Training;
+
+                    public interface IWeightInitializer
+                    {
+                        void Initialize(nn.Module module);
+                    }
+
+                    public static class Train
+                    {
+                        public static void Run(IWeightInitializer initializer)
+                        {
+                            var model = new CharModel();
+                            initializer.Initialize(model);
+                        }
+                    }
+                    """),
+            ],
+            [("/.editorconfig", $"root = true\n[*.cs]\ngradient_diagnostics.init_methods = {pattern}\n")],
+            reported ? [Vanilla(0, "rnn")] : []);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task GD0003_per_folder_init_methods_apply_to_each_models_own_file_in_any_order(bool reversed)
+    {
+        // Both models are handed to the same interface initializer by one script; only folder a/ configures it as an init
+        // method. Whichever model is judged first, a/ModelA is initialised and b/ModelB is not.
+        static string Model(string name, string markup) => $$"""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            namespace Training;
+
+            public sealed class {{name}} : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm = {{markup}};
+
+                public {{name}}() : base("{{name}}") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => lstm.call(x, null).Item1;
+            }
+            """;
+
+        var sources = new List<(string, string)>
+        {
+            ("/a/ModelA.cs", Model("ModelA", "nn.LSTM(8, 16)")),
+            ("/b/ModelB.cs", Model("ModelB", "{|#0:nn.LSTM(8, 16)|}")),
+            ("/Train.cs", """
+                using static TorchSharp.torch;
+
+                namespace Training;
+
+                public interface IWeightInitializer
+                {
+                    void Initialize(nn.Module module);
+                }
+
+                public static class Train
+                {
+                    public static void Run(IWeightInitializer initializer)
+                    {
+                        var first = new ModelA();
+                        initializer.Initialize(first);
+                        var second = new ModelB();
+                        initializer.Initialize(second);
+                    }
+                }
+                """),
+        };
+        if (reversed)
+        {
+            sources.Reverse();
+        }
+
+        await VerifyFilesAsync(
+            sources,
+            [("/a/.editorconfig", "[*.cs]\ngradient_diagnostics.init_methods = Training.IWeightInitializer.Initialize\n")],
+            Gated(0, "lstm", lstm: true));
+    }
+
     private const string InterfaceInitializerModel = """
         using TorchSharp.Modules;
         using static TorchSharp.torch;
