@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace GradientDiagnostics.Analyzers;
@@ -235,7 +236,10 @@ public sealed class ModuleParameterOwnership
         {
             if (invocation.Arguments.Length > 0)
             {
-                yield return Resolve(invocation.Arguments[0].Value, scope, NewLocalSet());
+                foreach (var root in ResolveAll(invocation.Arguments[0].Value, scope))
+                {
+                    yield return root;
+                }
             }
 
             yield break;
@@ -243,7 +247,10 @@ public sealed class ModuleParameterOwnership
 
         if (InPlaceInitMethods.Contains(method.Name) && symbols.IsTensor(method.ContainingType) && invocation.Instance is not null)
         {
-            yield return Resolve(invocation.Instance, scope, NewLocalSet());
+            foreach (var root in ResolveAll(invocation.Instance, scope))
+            {
+                yield return root;
+            }
             yield break;
         }
 
@@ -251,11 +258,17 @@ public sealed class ModuleParameterOwnership
         {
             if (!method.IsStatic && symbols.IsModule(method.ContainingType) && invocation.Instance is not null)
             {
-                yield return Resolve(invocation.Instance, scope, NewLocalSet());
+                foreach (var root in ResolveAll(invocation.Instance, scope))
+                {
+                    yield return root;
+                }
             }
             else if (method.IsExtensionMethod && invocation.Arguments.Length > 0 && symbols.IsModule(invocation.Arguments[0].Value.Type))
             {
-                yield return Resolve(invocation.Arguments[0].Value, scope, NewLocalSet());
+                foreach (var root in ResolveAll(invocation.Arguments[0].Value, scope))
+                {
+                    yield return root;
+                }
             }
 
             yield break;
@@ -267,13 +280,19 @@ public sealed class ModuleParameterOwnership
             if (invocation.Instance is not null)
             {
                 any = true;
-                yield return Resolve(invocation.Instance, scope, NewLocalSet());
+                foreach (var root in ResolveAll(invocation.Instance, scope))
+                {
+                    yield return root;
+                }
             }
 
             foreach (var argument in invocation.Arguments.Where(a => symbols.IsModule(a.Value.Type) || symbols.IsTensor(a.Value.Type)))
             {
                 any = true;
-                yield return Resolve(argument.Value, scope, NewLocalSet());
+                foreach (var root in ResolveAll(argument.Value, scope))
+                {
+                    yield return root;
+                }
             }
 
             // A configured init method called without a module or tensor initialises the object it is called from.
@@ -289,81 +308,121 @@ public sealed class ModuleParameterOwnership
         assignment.Target is IPropertyReferenceOperation { Instance: { } instance } property
         && symbols.IsTensor(property.Type)
         && symbols.IsModule(property.Property.ContainingType)
-        && isTarget(Resolve(instance, scope, NewLocalSet()));
+        && ResolveAll(instance, scope).Any(isTarget);
 
     private ModuleRoot Resolve(IOperation? value, Scope scope, HashSet<ILocalSymbol> visitedLocals)
     {
-        switch (value)
+        foreach (var root in Roots(value, scope, visitedLocals))
         {
-            case null:
-                return ModuleRoot.Unknown;
-            case IConversionOperation conversion:
-                return Resolve(conversion.Operand, scope, visitedLocals);
-            case IParenthesizedOperation parenthesized:
-                return Resolve(parenthesized.Operand, scope, visitedLocals);
-            case IInstanceReferenceOperation:
-                return scope.This;
-            case IParameterReferenceOperation parameter:
-                return scope.Parameters.TryGetValue(parameter.Parameter.OriginalDefinition, out var bound)
-                    ? bound
-                    : ModuleRoot.Of(parameter.Parameter);
-            case IFieldReferenceOperation field:
-                return ModuleRoot.Of(field.Field);
-            case IPropertyReferenceOperation property:
-                // Indexers (p[TensorIndex.Slice(...)]) and TorchSharp's own properties (cell.weight_hh) belong to their receiver;
-                // a property declared in source that holds a module is itself the storage.
-                return property.Property.IsIndexer || !IsDeclaredInSource(property.Property)
-                    ? Resolve(property.Instance, scope, visitedLocals)
-                    : ModuleRoot.Of(property.Property);
-            case IArrayElementReferenceOperation element:
-                return Resolve(element.ArrayReference, scope, visitedLocals);
-            case IInvocationOperation invocation:
-                return ResolveInvocation(invocation, scope, visitedLocals);
-            case ILocalReferenceOperation local:
-                return ResolveLocal(local.Local, scope, visitedLocals);
-            default:
-                return ModuleRoot.Unknown;
-        }
-    }
-
-    private ModuleRoot ResolveInvocation(IInvocationOperation invocation, Scope scope, HashSet<ILocalSymbol> visitedLocals)
-    {
-        var method = invocation.TargetMethod;
-
-        // Tensor and module methods (named_parameters, parameters, get_parameter, get_weight_hh, narrow, view, modules …) keep the owner.
-        if (!method.IsStatic && invocation.Instance is not null && (symbols.IsModule(method.ContainingType) || symbols.IsTensor(method.ContainingType)))
-        {
-            return Resolve(invocation.Instance, scope, visitedLocals);
-        }
-
-        // LINQ over a parameter sequence (Where, Select, ToList, First …) keeps the owner of the sequence.
-        if (method.IsExtensionMethod && invocation.Arguments.Length > 0 && method.ContainingNamespace?.ToDisplayString() == "System.Linq")
-        {
-            return Resolve(invocation.Arguments[0].Value, scope, visitedLocals);
-        }
-
-        return ModuleRoot.Unknown;
-    }
-
-    private ModuleRoot ResolveLocal(ILocalSymbol local, Scope scope, HashSet<ILocalSymbol> visitedLocals)
-    {
-        var holdsModule = symbols.IsModule(local.Type);
-        if (!visitedLocals.Add(local))
-        {
-            return holdsModule ? ModuleRoot.Of(local) : ModuleRoot.Unknown;
-        }
-
-        foreach (var definition in Definitions(local, scope.Body))
-        {
-            var root = Resolve(definition, scope, visitedLocals);
             if (root.IsKnown)
             {
                 return root;
             }
         }
 
+        return ModuleRoot.Unknown;
+    }
+
+    /// <summary>
+    /// Every module <paramref name="value"/> may belong to. Usually one; an inline array or collection of modules
+    /// (<c>foreach (var gru in new[] { encoder, decoder })</c>) belongs to each of its elements.
+    /// </summary>
+    private List<ModuleRoot> ResolveAll(IOperation? value, Scope scope)
+    {
+        var roots = Roots(value, scope, NewLocalSet()).Where(root => root.IsKnown).Distinct().ToList();
+        return roots.Count == 0 ? [ModuleRoot.Unknown] : roots;
+    }
+
+    private IEnumerable<ModuleRoot> Roots(IOperation? value, Scope scope, HashSet<ILocalSymbol> visitedLocals)
+    {
+        switch (value)
+        {
+            case null:
+                return [ModuleRoot.Unknown];
+            case IConversionOperation conversion:
+                return Roots(conversion.Operand, scope, visitedLocals);
+            case IParenthesizedOperation parenthesized:
+                return Roots(parenthesized.Operand, scope, visitedLocals);
+            case IInstanceReferenceOperation:
+                return [scope.This];
+            case IParameterReferenceOperation parameter:
+                return [scope.Parameters.TryGetValue(parameter.Parameter.OriginalDefinition, out var bound)
+                    ? bound
+                    : ModuleRoot.Of(parameter.Parameter)];
+            case IFieldReferenceOperation field:
+                return [ModuleRoot.Of(field.Field)];
+            case IPropertyReferenceOperation property:
+                // Indexers (p[TensorIndex.Slice(...)]) and TorchSharp's own properties (cell.weight_hh) belong to their receiver;
+                // a property declared in source that holds a module is itself the storage.
+                return property.Property.IsIndexer || !IsDeclaredInSource(property.Property)
+                    ? Roots(property.Instance, scope, visitedLocals)
+                    : [ModuleRoot.Of(property.Property)];
+            case IArrayElementReferenceOperation element:
+                return Roots(element.ArrayReference, scope, visitedLocals);
+            case IInvocationOperation invocation:
+                return ResolveInvocation(invocation, scope, visitedLocals);
+            case ILocalReferenceOperation local:
+                return ResolveLocal(local.Local, scope, visitedLocals);
+            case IArrayCreationOperation { Initializer: { } initializer }:
+                return ElementRoots(initializer.ElementValues, scope, visitedLocals);
+            case { Syntax: CollectionExpressionSyntax }:
+                // Roslyn 4.8 has no public operation for [a, b]; its elements are the child operations.
+                return ElementRoots(value.ChildOperations, scope, visitedLocals);
+            case IObjectCreationOperation { Initializer: { } initializer }:
+                // new List<Module> { a, b }: each Add(...) call names an element.
+                return ElementRoots(
+                    initializer.Initializers.OfType<IInvocationOperation>().Where(add => add.Arguments.Length == 1).Select(add => add.Arguments[0].Value),
+                    scope,
+                    visitedLocals);
+            default:
+                return [ModuleRoot.Unknown];
+        }
+    }
+
+    private List<ModuleRoot> ElementRoots(IEnumerable<IOperation> elements, Scope scope, HashSet<ILocalSymbol> visitedLocals)
+    {
+        var roots = elements.SelectMany(element => Roots(element, scope, visitedLocals)).Where(root => root.IsKnown).ToList();
+        return roots.Count == 0 ? [ModuleRoot.Unknown] : roots;
+    }
+
+    private IEnumerable<ModuleRoot> ResolveInvocation(IInvocationOperation invocation, Scope scope, HashSet<ILocalSymbol> visitedLocals)
+    {
+        var method = invocation.TargetMethod;
+
+        // Tensor and module methods (named_parameters, parameters, get_parameter, get_weight_hh, narrow, view, modules …) keep the owner.
+        if (!method.IsStatic && invocation.Instance is not null && (symbols.IsModule(method.ContainingType) || symbols.IsTensor(method.ContainingType)))
+        {
+            return Roots(invocation.Instance, scope, visitedLocals);
+        }
+
+        // LINQ over a parameter sequence (Where, Select, ToList, First …) keeps the owner of the sequence.
+        if (method.IsExtensionMethod && invocation.Arguments.Length > 0 && method.ContainingNamespace?.ToDisplayString() == "System.Linq")
+        {
+            return Roots(invocation.Arguments[0].Value, scope, visitedLocals);
+        }
+
+        return [ModuleRoot.Unknown];
+    }
+
+    private List<ModuleRoot> ResolveLocal(ILocalSymbol local, Scope scope, HashSet<ILocalSymbol> visitedLocals)
+    {
+        var holdsModule = symbols.IsModule(local.Type);
+        if (!visitedLocals.Add(local))
+        {
+            return [holdsModule ? ModuleRoot.Of(local) : ModuleRoot.Unknown];
+        }
+
+        foreach (var definition in Definitions(local, scope.Body))
+        {
+            var roots = Roots(definition, scope, visitedLocals).Where(root => root.IsKnown).ToList();
+            if (roots.Count > 0)
+            {
+                return roots;
+            }
+        }
+
         // A local that holds a module created here (var rnn = nn.RNN(...)) is itself the storage of that module.
-        return holdsModule ? ModuleRoot.Of(local) : ModuleRoot.Unknown;
+        return [holdsModule ? ModuleRoot.Of(local) : ModuleRoot.Unknown];
     }
 
     /// <summary>The expressions a local's value comes from: its initialiser, assignments, the collection of the foreach declaring it, the value a pattern matched.</summary>

@@ -1070,6 +1070,117 @@ public class DefaultRecurrentInitializationAnalyzerTests
             """);
     }
 
+    // An init loop over an inline array or collection of fields initialises each listed module.
+    [Theory]
+    [InlineData("new[] { encoder, decoder }")]
+    [InlineData("new GRU[] { encoder, decoder }")]
+    [InlineData("new nn.Module[] { encoder, decoder }")]
+    [InlineData("new List<nn.Module> { encoder, decoder }")]
+    public async Task GD0004_encoder_and_decoder_initialised_through_a_foreach_over_an_inline_array(string collection)
+    {
+        await Verify.VerifyAsync($$"""
+            using System.Collections.Generic;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Seq2Seq : nn.Module<Tensor, Tensor, Tensor>
+            {
+                private readonly GRU encoder;
+                private readonly GRU decoder;
+
+                public Seq2Seq() : base("seq2seq")
+                {
+                    encoder = nn.GRU(4, 32, batchFirst: true);
+                    decoder = nn.GRU(4, 32, batchFirst: true);
+                    RegisterComponents();
+                    foreach (var gru in {{collection}})
+                    {
+                        foreach (var (name, p) in gru.named_parameters())
+                        {
+                            using var _ = no_grad();
+                            if (name.StartsWith("weight_hh")) nn.init.orthogonal_(p);
+                            else if (name.StartsWith("weight")) nn.init.xavier_uniform_(p);
+                            else p.zero_();
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor source, Tensor target)
+                {
+                    var (_, context) = encoder.call(source);
+                    return decoder.call(target, context).Item1;
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_LSTM_and_GRU_initialised_through_a_foreach_over_a_collection_expression()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Stacked : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+                private readonly GRU gru;
+
+                public Stacked() : base("stacked")
+                {
+                    lstm = nn.LSTM(8, 8);
+                    gru = nn.GRU(8, 8);
+                    RegisterComponents();
+                    nn.Module[] recurrent = [lstm, gru];
+                    foreach (var m in recurrent)
+                    {
+                        foreach (var p in m.parameters())
+                        {
+                            nn.init.uniform_(p, -0.1, 0.1);
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => gru.call(lstm.call(x, null).Item1, null).Item1;
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_foreach_over_an_inline_array_listing_only_one_of_two_modules_leaves_the_other_default()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Seq2Seq : nn.Module<Tensor, Tensor, Tensor>
+            {
+                private readonly GRU encoder;
+                private readonly GRU decoder;
+
+                public Seq2Seq() : base("seq2seq")
+                {
+                    encoder = nn.GRU(4, 32, batchFirst: true);
+                    decoder = {|#0:nn.GRU(4, 32, batchFirst: true)|};
+                    RegisterComponents();
+                    foreach (var gru in new[] { encoder })
+                    {
+                        foreach (var (_, p) in gru.named_parameters())
+                        {
+                            nn.init.normal_(p);
+                        }
+                    }
+                }
+
+                public override Tensor forward(Tensor source, Tensor target)
+                {
+                    var (_, context) = encoder.call(source);
+                    return decoder.call(target, context).Item1;
+                }
+            }
+            """, Gated(0, "decoder", lstm: false));
+    }
+
     [Fact]
     public async Task GD0004_checkpoint_loaded_in_a_static_factory_of_the_model()
     {
