@@ -13,6 +13,7 @@ public class PackageLayoutTests(PackedAnalyzer package)
         var entries = archive.Entries.Select(e => e.FullName).ToList();
         Assert.Contains("analyzers/dotnet/cs/GradientDiagnostics.Analyzers.dll", entries);
         Assert.Contains("analyzers/dotnet/cs/GradientDiagnostics.CodeFixes.dll", entries);
+        Assert.Contains("config/gradientdiagnostics.globalconfig", entries);
         Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal));
 
         var nuspecEntry = archive.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal));
