@@ -12,6 +12,28 @@ using Microsoft.CodeAnalysis.Diagnostics;
 //    each analyzer alone, on the whole codebase and on its non-recurrent files.
 // 3. The same pair (plus emit) under BenchmarkDotNet. Arguments: --rounds N (default 5), --skip-benchmarkdotnet;
 //    anything else goes to BenchmarkDotNet.
+// --write-project <dir> [--analyzer <dll>] instead writes the codebase as an SDK project for a real `dotnet build`
+// (README, "Real build (ReportAnalyzer)") and exits.
+var writeProject = args.SkipWhile(a => a != "--write-project").Skip(1).FirstOrDefault();
+if (writeProject is not null)
+{
+    string analyzerPath;
+    int written;
+    try
+    {
+        analyzerPath = args.SkipWhile(a => a != "--analyzer").Skip(1).FirstOrDefault() ?? ProjectWriter.DefaultAnalyzerPath();
+        written = ProjectWriter.Write(writeProject, analyzerPath);
+    }
+    catch (IOException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 1;
+    }
+
+    Console.WriteLine($"Wrote {written} files and {ProjectWriter.ProjectName}.csproj to {Path.GetFullPath(writeProject)} (analyzer: {Path.GetFullPath(analyzerPath)})");
+    return 0;
+}
+
 var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).DefaultIfEmpty(5).First();
 var skipBenchmarkDotNet = args.Contains("--skip-benchmarkdotnet");
 var benchmarkArgs = args.Where((a, i) => a != "--skip-benchmarkdotnet" && a != "--rounds" && (i == 0 || args[i - 1] != "--rounds")).ToArray();
