@@ -843,25 +843,16 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         private void SetPlace(Place place, ImmutableHashSet<Taint> value) =>
             places = value.IsEmpty ? places.Remove(place) : places.SetItem(place, value);
 
+        // Conversions and parentheses as TrainingSteps.Unwrap strips them, plus `var (y, h) = …` declarations.
         private static IOperation Strip(IOperation operation)
         {
-            while (true)
+            operation = TrainingSteps.Unwrap(operation);
+            while (operation is IDeclarationExpressionOperation declaration)
             {
-                switch (operation)
-                {
-                    case IConversionOperation conversion:
-                        operation = conversion.Operand;
-                        break;
-                    case IParenthesizedOperation parenthesized:
-                        operation = parenthesized.Operand;
-                        break;
-                    case IDeclarationExpressionOperation declaration:
-                        operation = declaration.Expression;
-                        break;
-                    default:
-                        return operation;
-                }
+                operation = TrainingSteps.Unwrap(declaration.Expression);
             }
+
+            return operation;
         }
 
         private Place? PlaceOf(IOperation operation)
