@@ -12,8 +12,12 @@ using Microsoft.CodeAnalysis.Diagnostics;
 //    each analyzer alone, on the whole codebase and on its non-recurrent files.
 // 3. The same pair (plus emit) under BenchmarkDotNet. Arguments: --rounds N (default 5), --skip-benchmarkdotnet;
 //    anything else goes to BenchmarkDotNet.
-// --write-project <dir> [--analyzer <dll>] instead writes the codebase as an SDK project for a real `dotnet build`
-// (README, "Real build (ReportAnalyzer)") and exits.
+// --cost [--rounds N] [--concurrent] [--corpus clean|mixed] [--baseline <dll>] instead runs only the issue's cost measure
+// on the clean corpus (per-analyzer execution time as a share of emit time, and the re-analysis of one edited document),
+// with another build of the analyzers (--baseline) measured in the same rounds, and exits.
+// --write-project <dir> [--analyzer <dll>] [--corpus clean|mixed] instead writes the codebase as an SDK project for a real
+// `dotnet build` (README, "Real build (ReportAnalyzer)") and exits.
+var clean = args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() is not "mixed";
 var writeProject = args.SkipWhile(a => a != "--write-project").Skip(1).FirstOrDefault();
 if (writeProject is not null)
 {
@@ -22,7 +26,7 @@ if (writeProject is not null)
     try
     {
         analyzerPath = args.SkipWhile(a => a != "--analyzer").Skip(1).FirstOrDefault() ?? ProjectWriter.DefaultAnalyzerPath();
-        written = ProjectWriter.Write(writeProject, analyzerPath);
+        written = ProjectWriter.Write(writeProject, analyzerPath, clean);
     }
     catch (IOException e)
     {
@@ -30,16 +34,33 @@ if (writeProject is not null)
         return 1;
     }
 
-    Console.WriteLine($"Wrote {written} files and {ProjectWriter.ProjectName}.csproj to {Path.GetFullPath(writeProject)} (analyzer: {Path.GetFullPath(analyzerPath)})");
+    Console.WriteLine($"Wrote {written} {(clean ? "clean" : "mixed")} files and {ProjectWriter.ProjectName}.csproj to {Path.GetFullPath(writeProject)} (analyzer: {Path.GetFullPath(analyzerPath)})");
     return 0;
 }
 
 var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).DefaultIfEmpty(5).First();
 var skipBenchmarkDotNet = args.Contains("--skip-benchmarkdotnet");
-var benchmarkArgs = args.Where((a, i) => a != "--skip-benchmarkdotnet" && a != "--rounds" && (i == 0 || args[i - 1] != "--rounds")).ToArray();
+string[] ownOptions = ["--skip-benchmarkdotnet", "--cost", "--concurrent"];
+string[] ownValues = ["--rounds", "--corpus", "--baseline"];
+var benchmarkArgs = args.Where((a, i) => !ownOptions.Contains(a) && !ownValues.Contains(a) && (i == 0 || !ownValues.Contains(args[i - 1]))).ToArray();
+
+var analyzers = AnalyzerOverheadBenchmarks.CreateAnalyzers();
+if (args.Contains("--cost"))
+{
+    var corpus = TrainingCodebase.Parse(TrainingCodebase.Generate(AnalyzerOverheadBenchmarks.MinimumFiles, clean));
+    Console.WriteLine($"{(clean ? "Clean" : "Mixed")} generated codebase: {corpus.Length} files, {corpus.Sum(t => t.GetText().Lines.Count)} lines; {analyzers.Length} analyzers");
+    var arms = new List<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> { ("this build", analyzers) };
+    if (args.SkipWhile(a => a != "--baseline").Skip(1).FirstOrDefault() is { } baseline)
+    {
+        arms.Add(("baseline", BaselineAnalyzers.Load(baseline)));
+    }
+
+    await CostReport.RunAsync(corpus, arms, rounds, args.Contains("--concurrent"));
+    await EditedDocumentCost.RunAsync(corpus, arms, rounds);
+    return 0;
+}
 
 var trees = AnalyzerOverheadBenchmarks.CreateTrees();
-var analyzers = AnalyzerOverheadBenchmarks.CreateAnalyzers();
 Console.WriteLine($"Generated codebase: {trees.Length} files, {trees.Sum(t => t.GetText().Lines.Count)} lines; {analyzers.Length} analyzers");
 
 if (!await TelemetryReport.RunAsync(trees, analyzers))

@@ -12,7 +12,7 @@ internal static class ProjectWriter
     public const string ProjectName = "GeneratedTrainingCodebase";
 
     /// <summary>Writes the project; returns the number of source files written.</summary>
-    public static int Write(string directory, string analyzerPath)
+    public static int Write(string directory, string analyzerPath, bool clean)
     {
         if (!File.Exists(analyzerPath))
         {
@@ -41,7 +41,7 @@ internal static class ProjectWriter
             Directory.Delete(sources, recursive: true);
         }
 
-        var files = TrainingCodebase.Generate(AnalyzerOverheadBenchmarks.MinimumFiles);
+        var files = TrainingCodebase.Generate(AnalyzerOverheadBenchmarks.MinimumFiles, clean);
         foreach (var (path, text) in files)
         {
             var target = Path.Combine(sources, path);

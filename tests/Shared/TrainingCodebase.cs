@@ -9,32 +9,34 @@ namespace GradientDiagnostics.Testing;
 /// A deterministic, compiling TorchSharp codebase of the shape real projects have: recurrent and feed-forward models,
 /// hand-unrolled cells, training loops (some with the mistakes the rules catch, some clean), data and utility classes.
 /// Files come in groups of <see cref="FilesPerGroup"/> that reference each other across files.
+/// The <em>clean</em> variant is the same codebase written the safe way (gated cells, explicit initialisation, clipping in
+/// every recurrent training step): training code on which a precise analyzer reports nothing, the corpus the cost is read on.
 /// </summary>
 public static class TrainingCodebase
 {
     public const int FilesPerGroup = 7;
 
-    /// <summary>At least <paramref name="minimumFiles"/> files, rounded up to whole groups.</summary>
-    public static ImmutableArray<(string Path, string Text)> Generate(int minimumFiles)
+    /// <summary>At least <paramref name="minimumFiles"/> files, rounded up to whole groups; <paramref name="clean"/> selects the clean variant.</summary>
+    public static ImmutableArray<(string Path, string Text)> Generate(int minimumFiles, bool clean = false)
     {
         var files = ImmutableArray.CreateBuilder<(string, string)>();
         for (var group = 0; files.Count < minimumFiles; group++)
         {
-            files.AddRange(Group(group));
+            files.AddRange(Group(group, clean));
         }
 
         return files.ToImmutable();
     }
 
-    public static ImmutableArray<(string Path, string Text)> Group(int k)
+    public static ImmutableArray<(string Path, string Text)> Group(int k, bool clean = false)
     {
         var ns = $"Contoso.Training.Area{k % 12}";
         return
         [
-            ($"Area{k % 12}/Models/SequenceModel{k}.cs", RecurrentModel(ns, k)),
-            ($"Area{k % 12}/Models/UnrolledCellModel{k}.cs", CellModel(ns, k)),
+            ($"Area{k % 12}/Models/SequenceModel{k}.cs", RecurrentModel(ns, k, clean)),
+            ($"Area{k % 12}/Models/UnrolledCellModel{k}.cs", CellModel(ns, k, clean)),
             ($"Area{k % 12}/Models/FeedForwardModel{k}.cs", FeedForwardModel(ns, k)),
-            ($"Area{k % 12}/Training/SequenceTrainer{k}.cs", SequenceTrainer(ns, k)),
+            ($"Area{k % 12}/Training/SequenceTrainer{k}.cs", SequenceTrainer(ns, k, clean)),
             ($"Area{k % 12}/Training/{(k % 2 == 0 ? "StatefulTrainer" : "ClassifierTrainer")}{k}.cs", k % 2 == 0 ? StatefulTrainer(ns, k) : ClassifierTrainer(ns, k)),
             ($"Area{k % 12}/Data/SyntheticSequences{k}.cs", Data(ns, k)),
             ($"Area{k % 12}/Utilities/TrainingUtilities{k}.cs", Utilities(ns, k)),
@@ -67,10 +69,10 @@ public static class TrainingCodebase
 
     private static string F(double value) => value.ToString("0.0###", CultureInfo.InvariantCulture);
 
-    private static string RecurrentModel(string ns, int k)
+    private static string RecurrentModel(string ns, int k, bool clean)
     {
-        var kind = (k % 3) switch { 0 => "LSTM", 1 => "GRU", _ => "RNN" };
-        var initialised = k % 4 != 1;
+        var kind = (k % 3) switch { 0 => "LSTM", 1 => "GRU", _ => clean ? "GRU" : "RNN" };
+        var initialised = clean || k % 4 != 1;
         var call = kind == "LSTM" ? "var (output, _, _) = recurrent.call(input);" : "var (output, _) = recurrent.call(input);";
         var create = kind == "RNN"
             ? $"nn.RNN(inputSize, hiddenSize, numLayers: {1 + (k % 2)}, nonLinearity: nn.NonLinearities.{(k % 2 == 0 ? "Tanh" : "ReLU")}, batchFirst: true)"
@@ -133,9 +135,26 @@ public static class TrainingCodebase
             """;
     }
 
-    private static string CellModel(string ns, int k)
+    private static string CellModel(string ns, int k, bool clean)
     {
         var lstm = k % 2 == 0;
+        var init = clean ? """
+
+                    using (no_grad())
+                    {
+                        foreach (var (name, parameter) in cell.named_parameters())
+                        {
+                            if (name.StartsWith("bias", System.StringComparison.Ordinal))
+                            {
+                                parameter.zero_();
+                            }
+                            else
+                            {
+                                nn.init.orthogonal_(parameter);
+                            }
+                        }
+                    }
+            """ : string.Empty;
         var cell = lstm ? "LSTMCell" : "GRUCell";
         var declareState = lstm ? "var h = zeros(batch, hiddenSize);\n            var c = zeros(batch, hiddenSize);" : "var h = zeros(batch, hiddenSize);";
         var step = lstm ? "(h, c) = cell.call(input.select(1, t), (h, c));" : "h = cell.call(input.select(1, t), h);";
@@ -160,7 +179,7 @@ public static class TrainingCodebase
                     this.hiddenSize = hiddenSize;
                     cell = nn.{{cell}}(inputSize, hiddenSize);
                     head = nn.Linear(hiddenSize, 1);
-                    RegisterComponents();
+                    RegisterComponents();{{init}}
                 }
 
                 public override Tensor forward(Tensor input)
@@ -251,13 +270,13 @@ public static class TrainingCodebase
             """;
     }
 
-    private static string SequenceTrainer(string ns, int k)
+    private static string SequenceTrainer(string ns, int k, bool clean)
     {
         var clip = (k % 4) switch
         {
             0 => $"nn.utils.clip_grad_norm_(model.parameters(), {F(0.5 + k % 3)});",
             1 => "GradientTools" + k + ".ClipAll(model);",
-            2 => string.Empty,
+            2 => clean ? $"var norm = nn.utils.clip_grad_norm_(model.parameters(), {F(0.25 + k % 2)});" : string.Empty,
             _ => $"nn.utils.clip_grad_value_(model.parameters(), {F(1 + k % 5)});",
         };
         var optimizer = (k % 3) switch
