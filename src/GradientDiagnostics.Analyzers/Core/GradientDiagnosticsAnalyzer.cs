@@ -1,11 +1,13 @@
+using System;
+using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace GradientDiagnostics.Analyzers;
 
 /// <summary>
-/// Base of every GradientDiagnostics analyzer: concurrent, skips generated code, and registers nothing
-/// for a compilation that does not reference TorchSharp.
+/// Base of every GradientDiagnostics rule: concurrent, skips generated code, and registers nothing for a compilation that
+/// does not reference TorchSharp. Each rule is a thin consumer of the compilation's <see cref="TrainingProgram"/>.
 /// </summary>
 public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
 {
@@ -15,14 +17,43 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.RegisterCompilationStartAction(start =>
         {
-            var symbols = TorchSharpSymbols.TryCreate(start.Compilation);
-            if (symbols is not null)
+            if (TrainingProgram.For(start.Compilation) is { } program)
             {
-                Register(start, symbols);
+                Register(start, program);
             }
         });
     }
 
     /// <summary>Registers the rule's actions for a compilation that references TorchSharp.</summary>
-    protected abstract void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols);
+    private protected abstract void Register(CompilationStartAnalysisContext context, TrainingProgram program);
+
+    /// <summary>Runs <paramref name="action"/> once for every body of the compilation that forms training steps.</summary>
+    private protected static void RegisterTrainingMethodAction(
+        CompilationStartAnalysisContext context, TrainingProgram program, Action<OperationBlockAnalysisContext, TrainingMethod> action) =>
+        context.RegisterOperationBlockAction(block =>
+        {
+            foreach (var root in Roots(block))
+            {
+                var options = TrainingProgram.Options(block.Options, root.Syntax.SyntaxTree);
+                if (program.TrainingMethodOf(root, options, block.CancellationToken) is { } method)
+                {
+                    action(block, method);
+                }
+            }
+        });
+
+    /// <summary>The distinct roots of a block's operations: a method body (one root for its body and initializer), parameter defaults.</summary>
+    private protected static IEnumerable<IOperation> Roots(OperationBlockAnalysisContext block)
+    {
+        IOperation? previous = null;
+        foreach (var operation in block.OperationBlocks)
+        {
+            var root = operation.Root();
+            if (root != previous)
+            {
+                previous = root;
+                yield return root;
+            }
+        }
+    }
 }

@@ -1,5 +1,8 @@
+using System;
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Linq;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 
@@ -8,9 +11,13 @@ namespace GradientDiagnostics.Analyzers;
 /// <summary>
 /// The <c>gradient_diagnostics.*</c> options of one syntax tree, read from .editorconfig.
 /// Malformed values fall back to the default and are listed in <see cref="Errors"/> so a rule can report GD1000.
+/// Equal when every value is equal: the compilation model keys every option-dependent answer by the whole set of options in
+/// effect, so per-folder .editorconfig values can never share an answer computed under other values.
 /// </summary>
-public sealed class GradientDiagnosticsOptions
+internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnosticsOptions>
 {
+    private static readonly ConditionalWeakTable<AnalyzerConfigOptions, GradientDiagnosticsOptions> ReadOptions = new();
+
     public const string Prefix = "gradient_diagnostics.";
     public const string DefaultClipNormKey = Prefix + "default_clip_norm";
     public const string MaxClipThresholdKey = Prefix + "max_clip_threshold";
@@ -57,7 +64,9 @@ public sealed class GradientDiagnosticsOptions
 
     public ImmutableArray<(string Key, string Value, string Reason)> Errors { get; }
 
-    public static GradientDiagnosticsOptions Read(AnalyzerConfigOptionsProvider provider, SyntaxTree tree) => Read(provider.GetOptions(tree));
+    /// <summary>The options in effect for <paramref name="tree"/>; read once per options object (hosts share one per set of files).</summary>
+    public static GradientDiagnosticsOptions Read(AnalyzerConfigOptionsProvider provider, SyntaxTree tree) =>
+        ReadOptions.GetValue(provider.GetOptions(tree), Read);
 
     public static GradientDiagnosticsOptions Read(AnalyzerConfigOptions options)
     {
@@ -84,6 +93,32 @@ public sealed class GradientDiagnosticsOptions
             ReadNames(options, DetachMethodsKey, errors),
             ReadNames(options, InitMethodsKey, errors),
             errors.ToImmutable());
+    }
+
+    public bool Equals(GradientDiagnosticsOptions? other) =>
+        other is not null
+        && DefaultClipNorm.Equals(other.DefaultClipNorm)
+        && MaxClipThreshold.Equals(other.MaxClipThreshold)
+        && ClippingMethods.SequenceEqual(other.ClippingMethods)
+        && DetachMethods.SequenceEqual(other.DetachMethods)
+        && InitMethods.SequenceEqual(other.InitMethods)
+        && Errors.SequenceEqual(other.Errors);
+
+    public override bool Equals(object? obj) => Equals(obj as GradientDiagnosticsOptions);
+
+    public override int GetHashCode()
+    {
+        unchecked
+        {
+            var hash = DefaultClipNorm.GetHashCode();
+            hash = (hash * 397) ^ MaxClipThreshold.GetHashCode();
+            foreach (var name in ClippingMethods.Concat(DetachMethods).Concat(InitMethods))
+            {
+                hash = (hash * 397) ^ StringComparer.Ordinal.GetHashCode(name);
+            }
+
+            return hash;
+        }
     }
 
     /// <summary>True when <paramref name="method"/>'s fully-qualified name (namespace.type.method) matches one of <paramref name="patterns"/>; '*' matches any run of characters.</summary>

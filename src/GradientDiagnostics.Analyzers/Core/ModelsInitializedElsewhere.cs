@@ -39,13 +39,13 @@ internal sealed class ModelsInitializedElsewhere
     private const int MaxDepth = 2;
 
     private readonly TorchSharpSymbols symbols;
-    private readonly SourceMethodBodies bodies;
+    private readonly SourceBodies bodies;
     private readonly ModuleParameterOwnership ownership;
     private readonly Lazy<SyntaxIndex> index;
     private readonly ConcurrentDictionary<string, CandidateFilter> filters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(SyntaxTree Tree, string Options), ImmutableHashSet<INamedTypeSymbol>> collected = new();
 
-    public ModelsInitializedElsewhere(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies, ModuleParameterOwnership ownership)
+    public ModelsInitializedElsewhere(Compilation compilation, TorchSharpSymbols symbols, SourceBodies bodies, ModuleParameterOwnership ownership)
     {
         this.symbols = symbols;
         this.bodies = bodies;
@@ -107,7 +107,7 @@ internal sealed class ModelsInitializedElsewhere
             if (declaration is CompilationUnitSyntax unit)
             {
                 var first = unit.Members.OfType<GlobalStatementSyntax>().First();
-                if (bodies.GetOperation(first.Statement, cancellationToken) is { } statement)
+                if (bodies.Operation(first.Statement, cancellationToken) is { } statement)
                 {
                     ownership.ReachesInitialization(RootOf(statement), containingType: null, ModuleRoot.Unknown, Record, initMethods, cancellationToken, MaxDepth);
                 }
@@ -115,7 +115,7 @@ internal sealed class ModelsInitializedElsewhere
                 continue;
             }
 
-            if (bodies.GetOperation(declaration, cancellationToken) is not { } body || DeclaredMethod(body, declaration, cancellationToken) is not { } method)
+            if (bodies.Operation(declaration, cancellationToken) is not { } body || DeclaredMethod(body, declaration, cancellationToken) is not { } method)
             {
                 continue;
             }

@@ -13,7 +13,7 @@ namespace GradientDiagnostics.Analyzers;
 /// What a tensor or module expression ultimately belongs to: the field, property, local or parameter that holds a module,
 /// or the model instance itself (<c>this</c> inside a model type).
 /// </summary>
-public readonly struct ModuleRoot : IEquatable<ModuleRoot>
+internal readonly struct ModuleRoot : IEquatable<ModuleRoot>
 {
     private ModuleRoot(ISymbol? symbol, INamedTypeSymbol? instanceOf)
     {
@@ -56,7 +56,7 @@ public readonly struct ModuleRoot : IEquatable<ModuleRoot>
 /// pattern variables, <c>apply(...)</c> callbacks and calls into source helpers (arguments bound to parameters),
 /// and finds explicit initialisation (<c>torch.nn.init.*</c>, in-place init, loading weights) that reaches a given module.
 /// </summary>
-public sealed class ModuleParameterOwnership
+internal sealed class ModuleParameterOwnership
 {
     /// <summary>In-place tensor methods that overwrite a parameter's values.</summary>
     public static readonly ImmutableHashSet<string> InPlaceInitMethods = ImmutableHashSet.Create(
@@ -69,9 +69,9 @@ public sealed class ModuleParameterOwnership
         "load", "load_state_dict", "load_py", "load_safetensors", "load_checkpoint");
 
     private readonly TorchSharpSymbols symbols;
-    private readonly SourceMethodBodies bodies;
+    private readonly SourceBodies bodies;
 
-    public ModuleParameterOwnership(TorchSharpSymbols symbols, SourceMethodBodies bodies)
+    public ModuleParameterOwnership(TorchSharpSymbols symbols, SourceBodies bodies)
     {
         this.symbols = symbols;
         this.bodies = bodies;
@@ -89,7 +89,7 @@ public sealed class ModuleParameterOwnership
         Func<ModuleRoot, bool> isTarget,
         ImmutableArray<string> initMethods,
         CancellationToken cancellationToken,
-        int maxDepth = SourceMethodBodies.DefaultMaxDepth)
+        int maxDepth = HelperReach.DefaultMaxDepth)
     {
         var scope = new Scope(body, thisRoot, new Dictionary<IParameterSymbol, ModuleRoot>(SymbolEqualityComparer.Default), containingType);
         var stack = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
@@ -206,7 +206,7 @@ public sealed class ModuleParameterOwnership
 
         try
         {
-            foreach (var body in bodies.GetBodies(method, cancellationToken))
+            foreach (var body in bodies.Of(method, cancellationToken))
             {
                 var parameters = new Dictionary<IParameterSymbol, ModuleRoot>(SymbolEqualityComparer.Default);
                 foreach (var (parameter, root) in arguments)

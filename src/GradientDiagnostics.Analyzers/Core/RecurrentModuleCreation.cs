@@ -7,7 +7,7 @@ namespace GradientDiagnostics.Analyzers;
 /// A place where a TorchSharp recurrent module is created (<c>nn.RNN(...)</c>, <c>torch.nn.LSTM(...)</c>, a constructor),
 /// and where the created module ends up: the field, property or local it is stored in, or the container it is passed into.
 /// </summary>
-public sealed class RecurrentModuleCreation
+internal sealed class RecurrentModuleCreation
 {
     private RecurrentModuleCreation(IOperation operation, INamedTypeSymbol moduleType, ISymbol? storage, string? registeredName, bool registeredOnOwner)
     {

@@ -7,7 +7,7 @@ namespace GradientDiagnostics.Analyzers;
 /// The TorchSharp symbols the rules recognise, resolved once per compilation.
 /// <see cref="TryCreate"/> returns null when the compilation does not reference TorchSharp, and then no rule registers anything.
 /// </summary>
-public sealed class TorchSharpSymbols
+internal sealed class TorchSharpSymbols
 {
     private TorchSharpSymbols(Compilation compilation, INamedTypeSymbol torch, INamedTypeSymbol tensor)
     {
@@ -109,6 +109,15 @@ public sealed class TorchSharpSymbols
     public bool IsVanillaRecurrentModule(ITypeSymbol? type) => IsExactly(type, Rnn) || IsExactly(type, RnnCell);
 
     public bool IsLstmModule(ITypeSymbol? type) => IsExactly(type, Lstm) || IsExactly(type, LstmCell);
+
+    /// <summary><c>call</c> or <c>forward</c> on a module: how a module is invoked.</summary>
+    public bool IsModuleInvocation(IMethodSymbol method) => method.Name is "call" or "forward" && IsModule(method.ContainingType);
+
+    /// <summary>True for the static <c>torch</c> factories (<c>zeros</c>, <c>randn</c>, …): a tensor with no autograd history.</summary>
+    public bool IsTorchFactory(IMethodSymbol method) => method.IsStatic && IsExactly(method.ContainingType, Torch);
+
+    /// <summary><c>torch.no_grad()</c> / <c>torch.inference_mode()</c>.</summary>
+    public bool DisablesGradients(IMethodSymbol method) => method.Name is "no_grad" or "inference_mode" && IsExactly(method.ContainingType, Torch);
 
     /// <summary><c>Tensor.backward()</c>, either overload.</summary>
     public bool IsBackward(IMethodSymbol method) => method.Name == "backward" && IsTensor(method.ContainingType);

@@ -25,9 +25,10 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
         DiagnosticDescriptors.DefaultVanillaRnnInitialization,
         DiagnosticDescriptors.DefaultGatedRnnInitialization);
 
-    protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
+    private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program)
     {
-        var bodies = new SourceMethodBodies(context.Compilation);
+        var symbols = program.Symbols;
+        var bodies = program.Bodies;
         var ownership = new ModuleParameterOwnership(symbols, bodies);
         var initialisedElsewhere = new ModelsInitializedElsewhere(context.Compilation, symbols, bodies, ownership);
         context.RegisterOperationAction(
@@ -39,7 +40,7 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
     private static void Analyze(
         OperationAnalysisContext context,
         TorchSharpSymbols symbols,
-        SourceMethodBodies bodies,
+        SourceBodies bodies,
         ModuleParameterOwnership ownership,
         ModelsInitializedElsewhere initialisedElsewhere)
     {
@@ -91,7 +92,7 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
     private sealed class InitializationSearch
     {
         private readonly TorchSharpSymbols symbols;
-        private readonly SourceMethodBodies bodies;
+        private readonly SourceBodies bodies;
         private readonly ModuleParameterOwnership ownership;
         private readonly RecurrentModuleCreation creation;
         private readonly INamedTypeSymbol owner;
@@ -102,7 +103,7 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
 
         public InitializationSearch(
             TorchSharpSymbols symbols,
-            SourceMethodBodies bodies,
+            SourceBodies bodies,
             ModuleParameterOwnership ownership,
             RecurrentModuleCreation creation,
             INamedTypeSymbol owner,
@@ -187,13 +188,13 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
         }
 
         private IMethodSymbol? ChainedConstructor(IMethodSymbol constructor) =>
-            bodies.GetBodies(constructor, cancellationToken)
+            bodies.Of(constructor, cancellationToken)
                 .OfType<IConstructorBodyOperation>()
                 .Select(body => body.Initializer?.DescendantsAndSelf().OfType<IInvocationOperation>().FirstOrDefault()?.TargetMethod)
                 .FirstOrDefault(target => target is not null && SymbolEqualityComparer.Default.Equals(target.ContainingType, owner));
 
         private bool ConstructorReaches(IMethodSymbol constructor) =>
-            bodies.GetBodies(constructor, cancellationToken).Any(body => Reaches(body, ModuleRoot.This(owner)));
+            bodies.Of(constructor, cancellationToken).Any(body => Reaches(body, ModuleRoot.This(owner)));
 
         /// <summary>Initialisation in another member of the owning type (a ResetParameters(), a Load(path)) is trusted to be called.</summary>
         private bool OtherMembersReach(ISymbol? except, bool includeConstructors)
@@ -207,7 +208,7 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
                 }
 
                 var thisRoot = method.IsStatic ? ModuleRoot.Unknown : ModuleRoot.This(owner);
-                if (bodies.GetBodies(method, cancellationToken).Any(body => Reaches(body, thisRoot)))
+                if (bodies.Of(method, cancellationToken).Any(body => Reaches(body, thisRoot)))
                 {
                     return true;
                 }

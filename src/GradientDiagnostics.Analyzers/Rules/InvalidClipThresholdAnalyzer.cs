@@ -15,28 +15,20 @@ public sealed class InvalidClipThresholdAnalyzer : GradientDiagnosticsAnalyzer
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.InvalidClipThreshold);
 
-    protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols) =>
+    private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
         context.RegisterOperationAction(
             operation =>
             {
                 var invocation = (IInvocationOperation)operation.Operation;
-                if (!symbols.IsClipGrad(invocation.TargetMethod))
+                if (program.Calls.ClipThreshold(invocation) is not { } argument || TryGetDouble(argument.ConstantValue) is not { } threshold)
                 {
                     return;
                 }
 
-                foreach (var argument in invocation.Arguments)
+                var options = TrainingProgram.Options(operation.Options, invocation.Syntax.SyntaxTree);
+                if (Problem(threshold, options.MaxClipThreshold) is { } problem)
                 {
-                    if (argument.Parameter?.Ordinal != 1 || argument.ArgumentKind != ArgumentKind.Explicit || TryGetDouble(argument.Value.ConstantValue) is not { } threshold)
-                    {
-                        continue;
-                    }
-
-                    var options = GradientDiagnosticsOptions.Read(operation.Options.AnalyzerConfigOptionsProvider, invocation.Syntax.SyntaxTree);
-                    if (Problem(threshold, options.MaxClipThreshold) is { } problem)
-                    {
-                        operation.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InvalidClipThreshold, invocation.Syntax.GetLocation(), Format(threshold), problem));
-                    }
+                    operation.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InvalidClipThreshold, invocation.Syntax.GetLocation(), Format(threshold), problem));
                 }
             },
             OperationKind.Invocation);

@@ -44,9 +44,10 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(DiagnosticDescriptors.UnboundedBackpropagationThroughTime);
 
-    protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
+    private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program)
     {
-        var bodies = new SourceMethodBodies(context.Compilation);
+        var symbols = program.Symbols;
+        var bodies = program;
         var trainingCallees = new TrainingCallees(context.Compilation, symbols, bodies);
         context.RegisterOperationAction(
             operationContext =>
@@ -846,10 +847,10 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         // Conversions and parentheses as TrainingSteps.Unwrap strips them, plus `var (y, h) = …` declarations.
         private static IOperation Strip(IOperation operation)
         {
-            operation = TrainingSteps.Unwrap(operation);
+            operation = operation.WithoutConversions();
             while (operation is IDeclarationExpressionOperation declaration)
             {
-                operation = TrainingSteps.Unwrap(declaration.Expression);
+                operation = declaration.Expression.WithoutConversions();
             }
 
             return operation;
@@ -1036,18 +1037,15 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     /// <summary>Recognises recurrent calls, detaches and backward() — by symbol, through source helpers.</summary>
     private sealed class RecurrentKnowledge
     {
-        private const string BackwardKey = "GD0002.backward";
-        private const string DetachKey = "GD0002.detach";
-        private const string InPlaceDetachKey = "GD0002.detach_";
         private const int MaxSummaryDepth = 2;
 
-        private readonly SourceMethodBodies bodies;
+        private readonly TrainingProgram bodies;
         private readonly TrainingCallees trainingCallees;
         private readonly GradientDiagnosticsOptions options;
         private readonly CancellationToken cancellationToken;
         private readonly Dictionary<IMethodSymbol, StateSummary> summaries = new(SymbolEqualityComparer.Default);
 
-        public RecurrentKnowledge(TorchSharpSymbols symbols, SourceMethodBodies bodies, TrainingCallees trainingCallees, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
+        public RecurrentKnowledge(TorchSharpSymbols symbols, TrainingProgram bodies, TrainingCallees trainingCallees, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
         {
             Symbols = symbols;
             this.bodies = bodies;
@@ -1059,7 +1057,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         public TorchSharpSymbols Symbols { get; }
 
         public bool Trains(IOperation? operation) =>
-            operation is not null && bodies.OperationReaches(operation, i => Symbols.IsBackward(i.TargetMethod), cancellationToken);
+            operation is not null && bodies.Reach.OperationReaches(operation, i => Symbols.IsBackward(i.TargetMethod), cancellationToken);
 
         /// <summary>True when the method owning <paramref name="body"/> is called (or, for a module's forward, invoked through call()) from code that runs backward().</summary>
         public bool CalledWhileTraining(IOperation body)
@@ -1105,7 +1103,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
         private bool Resets(IMethodSymbol method, ISymbol member)
         {
-            foreach (var body in bodies.GetBodies(method, cancellationToken))
+            foreach (var body in bodies.Bodies.Of(method, cancellationToken))
             {
                 foreach (var operation in body.Descendants())
                 {
@@ -1168,7 +1166,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         public bool RunsBackward(IInvocationOperation invocation) =>
             Symbols.IsBackward(invocation.TargetMethod)
             || (invocation.TargetMethod.DeclaringSyntaxReferences.Length > 0
-                && bodies.Reaches(invocation.TargetMethod, BackwardKey, i => Symbols.IsBackward(i.TargetMethod), cancellationToken));
+                && bodies.Reach.Reaches(invocation.TargetMethod, ReachGoal.Backward, options, i => Symbols.IsBackward(i.TargetMethod), cancellationToken));
 
         /// <summary>
         /// What an invocation detaches in place: the tensor of <c>detach_()</c>; the receiver and arguments of a configured
@@ -1193,7 +1191,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
                 return Enumerable.Empty<IOperation>();
             }
 
-            var inPlace = bodies.Reaches(method, InPlaceDetachKey, i => i.TargetMethod.Name == "detach_" && Symbols.IsDetach(i.TargetMethod), cancellationToken);
+            var inPlace = bodies.Reach.Reaches(method, ReachGoal.InPlaceDetaching, options, i => i.TargetMethod.Name == "detach_" && Symbols.IsDetach(i.TargetMethod), cancellationToken);
             var targets = invocation.Arguments.Select(a => a.Value).Where(v => inPlace || IsStateHolder(v.Type)).ToList();
             if (invocation.Instance is { } receiver && (receiver is IInstanceReferenceOperation || IsStateHolder(receiver.Type)))
             {
@@ -1209,7 +1207,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         public bool IsDetaching(IInvocationOperation invocation) =>
             IsDetachMethod(invocation.TargetMethod)
             || (invocation.TargetMethod.DeclaringSyntaxReferences.Length > 0
-                && bodies.Reaches(invocation.TargetMethod, DetachKey, i => IsDetachMethod(i.TargetMethod), cancellationToken));
+                && bodies.Reach.Reaches(invocation.TargetMethod, ReachGoal.Detaching, options, i => IsDetachMethod(i.TargetMethod), cancellationToken));
 
         private bool IsDetachMethod(IMethodSymbol method) =>
             Symbols.IsDetach(method) || GradientDiagnosticsOptions.Matches(method, options.DetachMethods);
@@ -1337,7 +1335,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
             var parameterBits = 0;
             var parts = 0;
-            foreach (var body in bodies.GetBodies(method, cancellationToken))
+            foreach (var body in bodies.Bodies.Of(method, cancellationToken))
             {
                 var operations = body.DescendantsAndSelf().ToList();
                 var fromParameters = new Dictionary<ISymbol, int>(SymbolEqualityComparer.Default);
@@ -1541,11 +1539,11 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     {
         private readonly Compilation compilation;
         private readonly TorchSharpSymbols symbols;
-        private readonly SourceMethodBodies bodies;
+        private readonly TrainingProgram bodies;
         private readonly object gate = new();
         private Dictionary<IMethodSymbol, List<IInvocationOperation>>? callSites;
 
-        public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, SourceMethodBodies bodies)
+        public TrainingCallees(Compilation compilation, TorchSharpSymbols symbols, TrainingProgram bodies)
         {
             this.compilation = compilation;
             this.symbols = symbols;
@@ -1588,7 +1586,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
 
             void AddBody(IOperation? body)
             {
-                if (body is null || !bodies.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
+                if (body is null || !bodies.Reach.OperationReaches(body, i => symbols.IsBackward(i.TargetMethod), cancellationToken))
                 {
                     return;
                 }

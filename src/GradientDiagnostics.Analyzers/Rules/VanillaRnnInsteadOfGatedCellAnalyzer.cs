@@ -10,8 +10,9 @@ public sealed class VanillaRnnInsteadOfGatedCellAnalyzer : GradientDiagnosticsAn
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(DiagnosticDescriptors.VanillaRnnInsteadOfGatedCell);
 
-    protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
+    private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program)
     {
+        var symbols = program.Symbols;
         context.RegisterOperationAction(
             operationContext =>
             {

@@ -51,9 +51,7 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
             await ParametersExpressionAsync(document, diagnostic, model, position, cancellationToken).ConfigureAwait(false),
             StatementEdits.MeansTheSameAt(stepAccess.Expression, model, model, position) ? stepAccess.Expression + ".parameters()" : null,
         };
-        var maxNorm = diagnostic.Properties.TryGetValue(MissingGradientClippingAnalyzer.MaxNormProperty, out var configured) && configured is not null
-            ? configured
-            : "1.0";
+        var maxNorm = DiagnosticProperties.ReadMaxNorm(diagnostic.Properties) ?? "1.0";
         var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
         foreach (var parameters in candidates)
         {

@@ -167,7 +167,7 @@ public class OptionTests
     private static async Task<string[]> MaxNormsAsync(string code, params (string Option, string Value)[] options) =>
         (await AnalyzeAsync(code, options))
             .Where(d => d.Id == "GD0001")
-            .Select(d => d.Properties[MissingGradientClippingAnalyzer.MaxNormProperty] ?? "(none)")
+            .Select(d => d.Properties[DiagnosticProperties.MaxNorm] ?? "(none)")
             .ToArray();
 
     private static async Task<int> CountAsync(string code, string id, params (string Option, string Value)[] options) =>

@@ -113,8 +113,9 @@ public class TorchSharpSymbolsTests
 
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => [Backward, Step, Recurrent];
 
-        protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
+        private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program)
         {
+            var symbols = program.Symbols;
             context.RegisterOperationAction(
                 operation =>
                 {

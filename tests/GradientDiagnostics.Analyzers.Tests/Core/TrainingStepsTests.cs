@@ -119,8 +119,8 @@ public class TrainingStepsTests
 
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => [Step];
 
-        protected override void Register(CompilationStartAnalysisContext context, TorchSharpSymbols symbols) =>
-            TrainingSteps.RegisterTrainingMethodAction(context, symbols, (block, trainingSteps, method) =>
+        private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
+            RegisterTrainingMethodAction(context, program, (block, method) =>
             {
                 foreach (var step in method.Steps)
                 {
@@ -129,7 +129,7 @@ public class TrainingStepsTests
                         step.StepCall.Syntax.GetLocation(),
                         step.Kind.ToString(),
                         step.Loop is null ? "no loop" : "loop",
-                        trainingSteps.IsRecurrent(step, block.CancellationToken) ? "recurrent" : "not recurrent"));
+                        program.Models.IsRecurrent(step, block.CancellationToken) ? "recurrent" : "not recurrent"));
                 }
             });
     }

@@ -1,0 +1,118 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>Where GD0002's fix inserts the detach, relative to the anchor (additional location <see cref="DiagnosticProperties.AnchorLocation"/>).</summary>
+internal enum DetachInsertion
+{
+    /// <summary>The anchor is the carrying assignment <c>h = hn;</c>: its value is detached in place (<c>h = hn.detach();</c>).</summary>
+    AtCarry,
+
+    /// <summary>The anchor is a statement: <c>h = h.detach();</c> goes right after it.</summary>
+    AfterStatement,
+
+    /// <summary>The anchor is a loop or method: <c>h = h.detach();</c> goes at the start of its body.</summary>
+    AtBodyStart,
+}
+
+/// <summary>The shape of a carried state, which decides how it is detached.</summary>
+internal enum StateShape
+{
+    /// <summary>A tensor: <c>h = h.detach();</c>.</summary>
+    Tensor,
+
+    /// <summary>A tensor that may be null: <c>h = h?.detach();</c>.</summary>
+    NullableTensor,
+
+    /// <summary>A tuple of tensors (an LSTM state): every element is detached.</summary>
+    Tuple,
+
+    /// <summary>A nullable tuple of tensors.</summary>
+    NullableTuple,
+}
+
+/// <summary>A carried state as the fixer receives it: the shape of the carrier and, for a tuple, its arity.</summary>
+internal readonly struct CarrierShape
+{
+    public CarrierShape(StateShape shape, int arity)
+    {
+        Shape = shape;
+        Arity = arity;
+    }
+
+    public StateShape Shape { get; }
+
+    public int Arity { get; }
+
+    public bool IsTuple => Shape is StateShape.Tuple or StateShape.NullableTuple;
+}
+
+/// <summary>
+/// The contract between the analyzers and the code fixes, in one file both sides compile against: the positions of the
+/// additional locations each rule reports and the keys of its typed properties, with their writers and readers. A fixer
+/// reads what the analyzer found from here; it never parses message text or re-derives the analysis.
+/// </summary>
+internal static class DiagnosticProperties
+{
+    /// <summary>GD0001, GD0006: the backward() after which clipping belongs.</summary>
+    public const int BackwardLocation = 0;
+
+    /// <summary>GD0001 (optional): the expression the optimizer's parameters were built from.</summary>
+    public const int ParametersLocation = 1;
+
+    /// <summary>GD0008: the training loop whose body starts by clearing gradients.</summary>
+    public const int LoopLocation = 0;
+
+    /// <summary>GD0008 (optional): the step() inside the per-batch helper the loop calls.</summary>
+    public const int HelperStepLocation = 1;
+
+    /// <summary>GD0002: the carrying assignment, statement, loop or method the detach is placed by (see <see cref="DetachInsertion"/>).</summary>
+    public const int AnchorLocation = 0;
+
+    /// <summary>GD0002: the carriers (the places that hold the state) follow the anchor, one location each.</summary>
+    public const int FirstCarrierLocation = 1;
+
+    /// <summary>GD0001: the max norm the fix writes, as a C# double literal (<c>gradient_diagnostics.default_clip_norm</c>).</summary>
+    public const string MaxNorm = "MaxNorm";
+
+    /// <summary>GD0002: a <see cref="DetachInsertion"/>.</summary>
+    public const string Insertion = "Insertion";
+
+    private const string CarrierShapePrefix = "CarrierShape.";
+    private const string CarrierArityPrefix = "CarrierArity.";
+
+    public static ImmutableDictionary<string, string?> Create() => ImmutableDictionary<string, string?>.Empty;
+
+    public static ImmutableDictionary<string, string?> WithMaxNorm(this ImmutableDictionary<string, string?> properties, double maxNorm)
+    {
+        var text = maxNorm.ToString("R", CultureInfo.InvariantCulture);
+        return properties.SetItem(MaxNorm, text.IndexOfAny(['.', 'E', 'e']) < 0 ? text + ".0" : text);
+    }
+
+    public static ImmutableDictionary<string, string?> WithInsertion(this ImmutableDictionary<string, string?> properties, DetachInsertion insertion) =>
+        properties.SetItem(Insertion, insertion.ToString());
+
+    /// <summary>The shape of the carrier at additional location <see cref="FirstCarrierLocation"/> + <paramref name="index"/>.</summary>
+    public static ImmutableDictionary<string, string?> WithCarrier(this ImmutableDictionary<string, string?> properties, int index, CarrierShape carrier) =>
+        properties
+            .SetItem(CarrierShapePrefix + index.ToString(CultureInfo.InvariantCulture), carrier.Shape.ToString())
+            .SetItem(CarrierArityPrefix + index.ToString(CultureInfo.InvariantCulture), carrier.Arity.ToString(CultureInfo.InvariantCulture));
+
+    public static string? ReadMaxNorm(IReadOnlyDictionary<string, string?> properties) =>
+        properties.TryGetValue(MaxNorm, out var value) ? value : null;
+
+    public static DetachInsertion? ReadInsertion(IReadOnlyDictionary<string, string?> properties) =>
+        properties.TryGetValue(Insertion, out var value) && Enum.TryParse<DetachInsertion>(value, out var insertion) ? insertion : null;
+
+    public static CarrierShape? ReadCarrier(IReadOnlyDictionary<string, string?> properties, int index)
+    {
+        var key = index.ToString(CultureInfo.InvariantCulture);
+        return properties.TryGetValue(CarrierShapePrefix + key, out var shapeText) && Enum.TryParse<StateShape>(shapeText, out var shape)
+            && properties.TryGetValue(CarrierArityPrefix + key, out var arityText) && int.TryParse(arityText, NumberStyles.None, CultureInfo.InvariantCulture, out var arity)
+            ? new CarrierShape(shape, arity)
+            : null;
+    }
+}

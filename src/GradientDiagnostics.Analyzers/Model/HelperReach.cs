@@ -1,0 +1,107 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>What a call into source is asked to reach, directly or through the helpers it calls.</summary>
+internal enum ReachGoal
+{
+    Backward,
+    Clipping,
+    GradientClearing,
+    Detaching,
+    InPlaceDetaching,
+}
+
+/// <summary>
+/// The call graph of source helpers, walked on demand: does calling a method reach an invocation of a kind, up to a few
+/// calls deep. Answers are cached per compilation by (method, goal, options in effect): a goal whose meaning depends on
+/// an option (clipping_methods, detach_methods) can never share an answer across folders whose values differ.
+/// </summary>
+internal sealed class HelperReach
+{
+    /// <summary>How many calls deep helpers are followed.</summary>
+    public const int DefaultMaxDepth = 4;
+
+    private readonly SourceBodies bodies;
+    private readonly ConcurrentDictionary<(IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options), bool> answers = new(Comparer.Instance);
+
+    public HelperReach(SourceBodies bodies)
+    {
+        this.bodies = bodies;
+    }
+
+    /// <summary>
+    /// True when <paramref name="method"/>'s body, or a source method it calls (up to <see cref="DefaultMaxDepth"/> calls
+    /// deep), contains an invocation for which <paramref name="isGoal"/> holds.
+    /// </summary>
+    public bool Reaches(IMethodSymbol method, ReachGoal goal, GradientDiagnosticsOptions options, Func<IInvocationOperation, bool> isGoal, CancellationToken cancellationToken)
+    {
+        if (method.DeclaringSyntaxReferences.IsEmpty)
+        {
+            return false;
+        }
+
+        var key = (method.OriginalDefinition, goal, options);
+        if (answers.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var answer = Search(method, isGoal, DefaultMaxDepth, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken);
+        answers.TryAdd(key, answer);
+        return answer;
+    }
+
+    /// <summary>True when <paramref name="root"/> contains, directly or through source helpers, an invocation for which <paramref name="isGoal"/> holds.</summary>
+    public bool OperationReaches(IOperation root, Func<IInvocationOperation, bool> isGoal, CancellationToken cancellationToken, int maxDepth = DefaultMaxDepth) =>
+        SearchOperation(root, isGoal, maxDepth, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken);
+
+    private bool Search(IMethodSymbol method, Func<IInvocationOperation, bool> isGoal, int depth, HashSet<IMethodSymbol> visited, CancellationToken cancellationToken)
+    {
+        if (depth < 0 || !visited.Add(method.OriginalDefinition))
+        {
+            return false;
+        }
+
+        foreach (var body in bodies.Of(method, cancellationToken))
+        {
+            if (SearchOperation(body, isGoal, depth, visited, cancellationToken))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool SearchOperation(IOperation root, Func<IInvocationOperation, bool> isGoal, int depth, HashSet<IMethodSymbol> visited, CancellationToken cancellationToken)
+    {
+        foreach (var invocation in root.Invocations())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (isGoal(invocation)
+                || (depth > 0 && !invocation.TargetMethod.DeclaringSyntaxReferences.IsEmpty && Search(invocation.TargetMethod, isGoal, depth - 1, visited, cancellationToken)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class Comparer : IEqualityComparer<(IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options)>
+    {
+        public static readonly Comparer Instance = new();
+
+        public bool Equals((IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options) x, (IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options) y) =>
+            x.Goal == y.Goal && SymbolEqualityComparer.Default.Equals(x.Method, y.Method) && x.Options.Equals(y.Options);
+
+        public int GetHashCode((IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options) obj) =>
+            unchecked((SymbolEqualityComparer.Default.GetHashCode(obj.Method) * 397) ^ ((int)obj.Goal * 31) ^ obj.Options.GetHashCode());
+    }
+}

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>
+/// The one model of a compilation's training program that every rule reads: TorchSharp's symbols, source method bodies
+/// and the helper call graph, training methods with their steps and loops, recurrent models, carried states (GD0002) and
+/// module ownership and initialisation (GD0003/GD0004). Obtained once per compilation through <see cref="For"/>; every
+/// part is computed lazily, when a rule first asks, and cached (thread-safe) with every option value that shaped it.
+/// docs/analyzer-architecture.md describes how a rule consumes it.
+/// </summary>
+internal sealed class TrainingProgram
+{
+    private static readonly ConditionalWeakTable<Compilation, StrongBox<TrainingProgram?>> Programs = new();
+
+    private readonly ConcurrentDictionary<(SyntaxNode Root, GradientDiagnosticsOptions Options), StrongBox<TrainingMethod?>> trainingMethods = new();
+    private readonly ConcurrentDictionary<(IMethodSymbol Method, GradientDiagnosticsOptions Options), StrongBox<IInvocationOperation?>> unclearedSteps = new(MethodOptionsComparer.Instance);
+
+    private TrainingProgram(Compilation compilation, TorchSharpSymbols symbols)
+    {
+        Compilation = compilation;
+        Symbols = symbols;
+        Bodies = new SourceBodies(compilation);
+        Reach = new HelperReach(Bodies);
+        Calls = new GradientCalls(symbols, Reach);
+        Models = new RecurrentModels(compilation, symbols, Bodies, Reach);
+    }
+
+    public Compilation Compilation { get; }
+
+    public TorchSharpSymbols Symbols { get; }
+
+    public SourceBodies Bodies { get; }
+
+    public HelperReach Reach { get; }
+
+    /// <summary>Backward, clipping, clearing and detaching calls, through source helpers.</summary>
+    public GradientCalls Calls { get; }
+
+    /// <summary>Recurrent model types, and the model (and its type) each training step trains.</summary>
+    public RecurrentModels Models { get; }
+
+    /// <summary>The compilation's model; null when it does not reference TorchSharp (no rule registers anything then).</summary>
+    public static TrainingProgram? For(Compilation compilation) =>
+        Programs.GetValue(compilation, c => new StrongBox<TrainingProgram?>(TorchSharpSymbols.TryCreate(c) is { } symbols ? new TrainingProgram(c, symbols) : null)).Value;
+
+    /// <summary>True when the compilation references an assembly of that name (e.g. <c>GradientDiagnostics.Runtime</c>).</summary>
+    public bool References(string assemblyName) => Compilation.ReferencedAssemblyNames.Any(identity => identity.Name == assemblyName);
+
+    /// <summary>The options in effect for a syntax tree.</summary>
+    public static GradientDiagnosticsOptions Options(AnalyzerOptions options, SyntaxTree tree) =>
+        GradientDiagnosticsOptions.Read(options.AnalyzerConfigOptionsProvider, tree);
+
+    /// <summary>
+    /// The training method of the body that <paramref name="operation"/> belongs to, or null — after one cheap walk — when
+    /// the body has no <c>backward()</c> or no optimizer <c>step()</c>, as almost every body has not. Cached per body.
+    /// </summary>
+    public TrainingMethod? TrainingMethodOf(IOperation operation, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
+    {
+        var root = operation.Root();
+        var key = (root.Syntax, options);
+        if (trainingMethods.TryGetValue(key, out var known))
+        {
+            return known.Value;
+        }
+
+        var method = TrainingMethods.Build(this, root, options, cancellationToken);
+        return trainingMethods.GetOrAdd(key, new StrongBox<TrainingMethod?>(method)).Value;
+    }
+
+    /// <summary>The clipping calls that act on a step (between its backward() and step()), with their thresholds.</summary>
+    public ImmutableArray<(IInvocationOperation Clip, IOperation? Threshold)> ClipsOf(TrainingMethod method, TrainingStep step) =>
+        method.Clips.Where(clip => TrainingMethod.IsBetweenBackwardAndStep(clip, step)).Select(clip => (clip, Calls.ClipThreshold(clip))).ToImmutableArray();
+
+    /// <summary>
+    /// The optimizer <c>step()</c> that a call of <paramref name="method"/> runs once per call — backward() and step() outside
+    /// any loop of the method, in it or in a source helper it calls outside loops — when nothing the method runs clears
+    /// gradients; otherwise null. A loop that calls such a method is a training loop whose clearing must be in the loop.
+    /// </summary>
+    public IInvocationOperation? UnclearedStepOf(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
+        SourceBodies.IsSourceMethod(method)
+            ? unclearedSteps.GetOrAdd((method.OriginalDefinition, options), key => new StrongBox<IInvocationOperation?>(
+                TrainingMethods.UnclearedStep(this, key.Method, key.Options, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken))).Value
+            : null;
+
+    /// <summary>The invocations of TorchSharp recurrent modules (<c>call</c> or <c>forward</c>) in the body of <paramref name="operation"/>.</summary>
+    public IEnumerable<IInvocationOperation> RecurrentModuleInvocations(IOperation operation) =>
+        operation.Root().Invocations().Where(invocation =>
+            Symbols.IsModuleInvocation(invocation.TargetMethod) && Symbols.IsRecurrentModule(invocation.Instance?.WithoutConversions().Type));
+
+    private sealed class MethodOptionsComparer : IEqualityComparer<(IMethodSymbol Method, GradientDiagnosticsOptions Options)>
+    {
+        public static readonly MethodOptionsComparer Instance = new();
+
+        public bool Equals((IMethodSymbol Method, GradientDiagnosticsOptions Options) x, (IMethodSymbol Method, GradientDiagnosticsOptions Options) y) =>
+            SymbolEqualityComparer.Default.Equals(x.Method, y.Method) && x.Options.Equals(y.Options);
+
+        public int GetHashCode((IMethodSymbol Method, GradientDiagnosticsOptions Options) obj) =>
+            unchecked((SymbolEqualityComparer.Default.GetHashCode(obj.Method) * 397) ^ obj.Options.GetHashCode());
+    }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace GradientDiagnostics.Analyzers;
+
+/// <summary>
+/// The operation helpers every part of the analyzer shares: unwrapping, roots, enclosing functions and loops, the symbol
+/// an expression reads, tuple elements. One copy each, so "what is the loop around this call" has one answer.
+/// </summary>
+internal static class OperationExtensions
+{
+    /// <summary>The operation under implicit and explicit conversions and parentheses.</summary>
+    public static IOperation WithoutConversions(this IOperation operation)
+    {
+        while (true)
+        {
+            switch (operation)
+            {
+                case IConversionOperation conversion:
+                    operation = conversion.Operand;
+                    break;
+                case IParenthesizedOperation parenthesized:
+                    operation = parenthesized.Operand;
+                    break;
+                default:
+                    return operation;
+            }
+        }
+    }
+
+    /// <summary>The top of the operation tree: the method body, field initializer or top-level statements the operation is in.</summary>
+    public static IOperation Root(this IOperation operation)
+    {
+        while (operation.Parent is { } parent)
+        {
+            operation = parent;
+        }
+
+        return operation;
+    }
+
+    /// <summary>The innermost lambda or local function containing the operation, or <paramref name="root"/>.</summary>
+    public static IOperation EnclosingFunction(this IOperation operation, IOperation root)
+    {
+        for (var current = operation.Parent; current is not null && current != root; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation)
+            {
+                return current;
+            }
+        }
+
+        return root;
+    }
+
+    /// <summary>Loops whose body contains the operation, innermost first, within its enclosing function (up to <paramref name="root"/>).</summary>
+    public static IEnumerable<ILoopOperation> EnclosingLoops(this IOperation operation, IOperation? root = null)
+    {
+        var child = operation;
+        for (var current = operation.Parent; current is not null && current != root; child = current, current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation)
+            {
+                yield break;
+            }
+
+            if (current is ILoopOperation loop && loop.Body == child)
+            {
+                yield return loop;
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="inner"/>'s syntax lies within <paramref name="outer"/>'s.</summary>
+    public static bool Contains(this IOperation outer, IOperation inner) =>
+        outer.Syntax.SyntaxTree == inner.Syntax.SyntaxTree && outer.Syntax.Span.Contains(inner.Syntax.Span);
+
+    /// <summary>The local, parameter, field or (non-indexer) property an expression reads or assigns, or null.</summary>
+    public static ISymbol? ReferencedSymbol(this IOperation? operation) => operation?.WithoutConversions() switch
+    {
+        ILocalReferenceOperation local => local.Local,
+        IParameterReferenceOperation parameter => parameter.Parameter,
+        IFieldReferenceOperation field => field.Field,
+        IPropertyReferenceOperation { Property.IsIndexer: false } property => property.Property,
+        IDeclarationExpressionOperation { Expression: ILocalReferenceOperation local } => local.Local,
+        _ => null,
+    };
+
+    /// <summary>The declared type of a local, parameter, field or property.</summary>
+    public static ITypeSymbol? DeclaredType(this ISymbol symbol) => symbol switch
+    {
+        ILocalSymbol local => local.Type,
+        IParameterSymbol parameter => parameter.Type,
+        IFieldSymbol field => field.Type,
+        IPropertySymbol property => property.Type,
+        _ => null,
+    };
+
+    /// <summary>The zero-based position of a tuple element field (<c>Item2</c> or a named element) in its tuple; -1 for other fields.</summary>
+    public static int TupleElementIndex(this IFieldSymbol field)
+    {
+        var element = field.CorrespondingTupleField ?? field;
+        return element.Name.StartsWith("Item", System.StringComparison.Ordinal) && int.TryParse(element.Name.Substring(4), out var n) ? n - 1 : -1;
+    }
+
+    /// <summary>The invocations within an operation (itself included), in tree order.</summary>
+    public static IEnumerable<IInvocationOperation> Invocations(this IOperation operation)
+    {
+        foreach (var descendant in operation.DescendantsAndSelf())
+        {
+            if (descendant is IInvocationOperation invocation)
+            {
+                yield return invocation;
+            }
+        }
+    }
+}
