@@ -81,8 +81,15 @@ internal static class DiagnosticProperties
     /// <summary>GD0002: a <see cref="DetachInsertion"/>.</summary>
     public const string Insertion = "Insertion";
 
+    /// <summary>GD0002: how many carriers follow the anchor; the detach targets (for <see cref="DetachInsertion.AtCarry"/>) follow them.</summary>
+    public const string CarrierCount = "CarrierCount";
+
+    /// <summary>GD0002: how many detach targets follow the carriers.</summary>
+    public const string DetachTargetCount = "DetachTargetCount";
+
     private const string CarrierShapePrefix = "CarrierShape.";
     private const string CarrierArityPrefix = "CarrierArity.";
+    private const string DetachTargetMayBeNullPrefix = "DetachTargetMayBeNull.";
 
     public static ImmutableDictionary<string, string?> Create() => ImmutableDictionary<string, string?>.Empty;
 
@@ -98,14 +105,28 @@ internal static class DiagnosticProperties
     /// <summary>The shape of the carrier at additional location <see cref="FirstCarrierLocation"/> + <paramref name="index"/>.</summary>
     public static ImmutableDictionary<string, string?> WithCarrier(this ImmutableDictionary<string, string?> properties, int index, CarrierShape carrier) =>
         properties
+            .SetItem(CarrierCount, (index + 1).ToString(CultureInfo.InvariantCulture))
             .SetItem(CarrierShapePrefix + index.ToString(CultureInfo.InvariantCulture), carrier.Shape.ToString())
             .SetItem(CarrierArityPrefix + index.ToString(CultureInfo.InvariantCulture), carrier.Arity.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>The detach target at additional location <see cref="FirstCarrierLocation"/> + carriers + <paramref name="index"/>; whether it may be null.</summary>
+    public static ImmutableDictionary<string, string?> WithDetachTarget(this ImmutableDictionary<string, string?> properties, int index, bool mayBeNull) =>
+        properties
+            .SetItem(DetachTargetCount, (index + 1).ToString(CultureInfo.InvariantCulture))
+            .SetItem(DetachTargetMayBeNullPrefix + index.ToString(CultureInfo.InvariantCulture), mayBeNull ? bool.TrueString : bool.FalseString);
 
     public static string? ReadMaxNorm(IReadOnlyDictionary<string, string?> properties) =>
         properties.TryGetValue(MaxNorm, out var value) ? value : null;
 
     public static DetachInsertion? ReadInsertion(IReadOnlyDictionary<string, string?> properties) =>
         properties.TryGetValue(Insertion, out var value) && Enum.TryParse<DetachInsertion>(value, out var insertion) ? insertion : null;
+
+    public static int ReadCarrierCount(IReadOnlyDictionary<string, string?> properties) => ReadCount(properties, CarrierCount);
+
+    public static int ReadDetachTargetCount(IReadOnlyDictionary<string, string?> properties) => ReadCount(properties, DetachTargetCount);
+
+    public static bool ReadDetachTargetMayBeNull(IReadOnlyDictionary<string, string?> properties, int index) =>
+        properties.TryGetValue(DetachTargetMayBeNullPrefix + index.ToString(CultureInfo.InvariantCulture), out var value) && value == bool.TrueString;
 
     public static CarrierShape? ReadCarrier(IReadOnlyDictionary<string, string?> properties, int index)
     {
@@ -115,4 +136,7 @@ internal static class DiagnosticProperties
             ? new CarrierShape(shape, arity)
             : null;
     }
+
+    private static int ReadCount(IReadOnlyDictionary<string, string?> properties, string key) =>
+        properties.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? count : 0;
 }

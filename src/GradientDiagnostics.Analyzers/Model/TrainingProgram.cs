@@ -32,9 +32,17 @@ internal sealed class TrainingProgram
         Reach = new HelperReach(Bodies);
         Calls = new GradientCalls(symbols, Reach);
         Models = new RecurrentModels(compilation, symbols, Bodies, Reach);
+        Search = new SourceSearch(compilation);
+        StateCarries = new StateCarries(this);
     }
 
     public Compilation Compilation { get; }
+
+    /// <summary>Which files and member bodies a search across the compilation binds (text narrows, symbols decide).</summary>
+    public SourceSearch Search { get; }
+
+    /// <summary>GD0002: hidden states carried across backward() without detach.</summary>
+    public StateCarries StateCarries { get; }
 
     public TorchSharpSymbols Symbols { get; }
 

@@ -65,6 +65,43 @@ internal static class StatementEdits
     }
 
     /// <summary>
+    /// A change that inserts <paramref name="line"/> as a new line before statement <paramref name="index"/> of <paramref name="block"/>
+    /// (after the last one when <paramref name="index"/> is their count): right after the previous statement's line, or after
+    /// the opening brace, so comments and blank lines that lead the next statement stay with it.
+    /// </summary>
+    public static TextChange InsertLine(SourceText text, BlockSyntax block, int index, string line)
+    {
+        var newLine = NewLine(text);
+        var statements = block.Statements;
+        var indentation = statements.Count > 0
+            ? IndentationAt(text, statements[index < statements.Count ? index : statements.Count - 1].SpanStart)
+            : IndentationAt(text, block.OpenBraceToken.SpanStart) + "    ";
+        var after = index > 0 ? statements[index - 1].Span.End : block.OpenBraceToken.Span.End;
+        var afterLine = text.Lines.GetLineFromPosition(after);
+        var next = index < statements.Count ? statements[index].SpanStart : block.CloseBraceToken.SpanStart;
+        if (afterLine.End == after && afterLine.EndIncludingLineBreak <= next && afterLine.EndIncludingLineBreak > afterLine.End)
+        {
+            return new TextChange(new TextSpan(afterLine.EndIncludingLineBreak, 0), indentation + line + newLine);
+        }
+
+        return new TextChange(new TextSpan(after, 0), newLine + indentation + line);
+    }
+
+    /// <summary>The block body of a loop, method, accessor, local function or lambda.</summary>
+    public static BlockSyntax? BodyBlock(SyntaxNode node) => node switch
+    {
+        ForStatementSyntax f => f.Statement as BlockSyntax,
+        CommonForEachStatementSyntax f => f.Statement as BlockSyntax,
+        WhileStatementSyntax w => w.Statement as BlockSyntax,
+        DoStatementSyntax d => d.Statement as BlockSyntax,
+        BaseMethodDeclarationSyntax m => m.Body,
+        AccessorDeclarationSyntax a => a.Body,
+        LocalFunctionStatementSyntax l => l.Body,
+        AnonymousFunctionExpressionSyntax f => f.Block,
+        _ => null,
+    };
+
+    /// <summary>
     /// True when every name <paramref name="expression"/> uses (checked in <paramref name="originalModel"/>) means the same
     /// symbol at <paramref name="position"/> of <paramref name="targetModel"/>, so the expression can be copied there.
     /// </summary>

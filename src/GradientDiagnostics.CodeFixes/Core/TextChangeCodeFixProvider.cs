@@ -6,19 +6,22 @@ using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
+using GradientDiagnostics.Analyzers;
 using Microsoft.CodeAnalysis.Text;
 
 namespace GradientDiagnostics.CodeFixes;
 
 /// <summary>
-/// A code fix expressed as text changes against the original document. Fix All computes every diagnostic's changes
-/// against the same original text and applies them together: insertions at the same point are kept in diagnostic order
-/// (duplicates once), and a fix whose changes overlap an already accepted one is left for the next pass.
-/// (The batch fixer diffs each fixed document instead, and drops moves whose diffs look overlapping.)
+/// The one way every GradientDiagnostics fix edits code: as text changes against the original document, computed from
+/// what the analyzer handed over (<see cref="DiagnosticProperties"/>), so the user's formatting — blank lines, comments,
+/// trivia — survives untouched around the inserted or moved lines. Fix All computes every diagnostic's changes against
+/// the same original text and applies them together: insertions at the same point are kept in diagnostic order
+/// (identical ones once), and a fix whose changes overlap an already accepted one is left for the next pass.
 /// </summary>
 public abstract class TextChangeCodeFixProvider : CodeFixProvider
 {
-    protected abstract string Title { get; }
+    /// <summary>The title of the fix for <paramref name="diagnostic"/>; Fix All groups fixes by the provider, not by title.</summary>
+    protected abstract string Title(Diagnostic diagnostic);
 
     /// <summary>The changes that fix <paramref name="diagnostic"/>, or empty when no safe fix exists.</summary>
     protected abstract Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken);
@@ -38,9 +41,9 @@ public abstract class TextChangeCodeFixProvider : CodeFixProvider
             var document = context.Document;
             context.RegisterCodeFix(
                 CodeAction.Create(
-                    Title,
+                    Title(diagnostic),
                     async cancellationToken => document.WithText((await document.GetTextAsync(cancellationToken).ConfigureAwait(false)).WithChanges(changes)),
-                    equivalenceKey: Title),
+                    equivalenceKey: GetType().Name),
                 diagnostic);
         }
     }

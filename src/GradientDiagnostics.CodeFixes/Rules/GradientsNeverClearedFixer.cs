@@ -23,7 +23,7 @@ public sealed class GradientsNeverClearedFixer : TextChangeCodeFixProvider
 
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(RuleIdentifiers.GradientsNeverCleared);
 
-    protected override string Title => "Clear gradients at the start of each iteration";
+    protected override string Title(Diagnostic diagnostic) => "Clear gradients at the start of each iteration";
 
     protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {

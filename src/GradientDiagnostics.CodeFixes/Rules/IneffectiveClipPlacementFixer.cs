@@ -23,7 +23,7 @@ public sealed class IneffectiveClipPlacementFixer : TextChangeCodeFixProvider
 
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(RuleIdentifiers.IneffectiveClipPlacement);
 
-    protected override string Title => "Move gradient clipping to just after backward()";
+    protected override string Title(Diagnostic diagnostic) => "Move gradient clipping to just after backward()";
 
     protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {

@@ -26,7 +26,7 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
 
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(RuleIdentifiers.MissingGradientClipping);
 
-    protected override string Title => "Clip gradients after backward()";
+    protected override string Title(Diagnostic diagnostic) => "Clip gradients after backward()";
 
     protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {

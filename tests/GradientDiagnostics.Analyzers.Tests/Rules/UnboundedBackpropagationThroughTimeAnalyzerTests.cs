@@ -3,12 +3,17 @@ using GradientDiagnostics.Analyzers;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Testing;
 using Verify = GradientDiagnostics.Testing.TorchSharpAnalyzerVerifier<GradientDiagnostics.Analyzers.UnboundedBackpropagationThroughTimeAnalyzer>;
 
 namespace GradientDiagnostics.Analyzers.Tests.Rules;
 
 public class UnboundedBackpropagationThroughTimeAnalyzerTests
 {
+    /// <summary>A GD0002 diagnostic; its additional locations (the fix's anchor and carriers) are checked by the fixer tests.</summary>
+    private static DiagnosticResult CarriedState() =>
+        Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithOptions(DiagnosticOptions.IgnoreAdditionalLocations);
+
     /// <summary>A word-language-model in the shape of PyTorch's example: forward takes and returns the GRU hidden state.</summary>
     private const string RnnLanguageModel = """
         #nullable enable
@@ -72,7 +77,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "model"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "model"));
     }
 
     [Fact]
@@ -188,7 +193,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("(h, c)", "Lstm"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("(h, c)", "Lstm"));
     }
 
     [Fact]
@@ -268,7 +273,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "gru"));
     }
 
     [Fact]
@@ -343,7 +348,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "rnn"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "rnn"));
     }
 
     [Fact]
@@ -379,7 +384,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "rnn"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "rnn"));
     }
 
     [Fact]
@@ -522,7 +527,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "model"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "model"));
     }
 
     [Fact]
@@ -559,7 +564,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("state", "cell"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("state", "cell"));
     }
 
     [Fact]
@@ -666,7 +671,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "rnn"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "rnn"));
     }
 
     [Fact]
@@ -759,8 +764,8 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
 
         await Verify.VerifyAsync(
             source,
-            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("H", "lstm"),
-            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(1).WithArguments("C", "lstm"));
+            CarriedState().WithLocation(0).WithArguments("H", "lstm"),
+            CarriedState().WithLocation(1).WithArguments("C", "lstm"));
     }
 
     [Fact]
@@ -956,6 +961,73 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
         await Verify.VerifyAsync(source, "gradient_diagnostics.detach_methods = MyCompany.Training.IStateTruncator.Truncate\n");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Per_folder_detach_methods_reached_through_a_shared_helper_apply_to_each_trainers_own_file_in_any_order(bool reversed)
+    {
+        // Both trainers cut their state with the same helper, which calls an interface method that only folder a/ configures
+        // as a detach method. Whichever trainer is analysed first, a/ detaches and b/ carries the state across backward().
+        static string Trainer(string name, string store) => $$"""
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            namespace MyCompany.Training;
+
+            public static class {{name}}
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets, IStateTruncator truncator)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        var (output, h) = gru.call(batches[b], hidden);
+                        {{store}};
+                        var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        var sources = new List<(string, string)>
+        {
+            ("/a/TrainerA.cs", Trainer("TrainerA", "hidden = StateTools.Cut(truncator, h)")),
+            ("/b/TrainerB.cs", Trainer("TrainerB", "{|#0:hidden = StateTools.Cut(truncator, h)|}")),
+            ("/StateTools.cs", """
+                using TorchSharp;
+                using static TorchSharp.torch;
+
+                namespace MyCompany.Training;
+
+                public interface IStateTruncator
+                {
+                    Tensor Truncate(Tensor state);
+                }
+
+                public static class StateTools
+                {
+                    public static Tensor Cut(IStateTruncator truncator, Tensor state) => truncator.Truncate(state);
+                }
+                """),
+        };
+        if (reversed)
+        {
+            sources.Reverse();
+        }
+
+        var test = new Verify.Test();
+        test.TestState.Sources.AddRange(sources.Select(source => (source.Item1, Microsoft.CodeAnalysis.Text.SourceText.From(source.Item2))));
+        test.TestState.AnalyzerConfigFiles.Add(("/a/.editorconfig", Microsoft.CodeAnalysis.Text.SourceText.From("[*.cs]\ngradient_diagnostics.detach_methods = MyCompany.Training.IStateTruncator.Truncate\n")));
+        test.ExpectedDiagnostics.Add(CarriedState().WithLocation(0).WithArguments("hidden", "gru"));
+        await test.RunAsync(CancellationToken.None);
+    }
+
     [Fact]
     public async Task Stateful_model_forward_keeping_state_in_a_field_trained_per_call_is_reported()
     {
@@ -995,7 +1067,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("state", "lstm"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("state", "lstm"));
     }
 
     [Fact]
@@ -1036,7 +1108,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             """;
 
         // Truncate comes from an interface, so nothing proves it detaches; without the option the state is taken as still attached.
-        await Verify.VerifyAsync(source.Replace("hidden = truncator.Truncate(h);", "{|#0:hidden = truncator.Truncate(h)|};"), Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+        await Verify.VerifyAsync(source.Replace("hidden = truncator.Truncate(h);", "{|#0:hidden = truncator.Truncate(h)|};"), CarriedState().WithLocation(0).WithArguments("hidden", "gru"));
     }
 
     [Fact]
@@ -1147,7 +1219,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("State", "lstm"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("State", "lstm"));
     }
 
     [Fact]
@@ -1189,7 +1261,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
 
         var test = new Verify.Test { TestCode = source };
         test.TestState.OutputKind = OutputKind.ConsoleApplication;
-        test.ExpectedDiagnostics.Add(Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("h", "cell"));
+        test.ExpectedDiagnostics.Add(CarriedState().WithLocation(0).WithArguments("h", "cell"));
         await test.RunAsync();
     }
 
@@ -1227,7 +1299,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "gru"));
     }
 
     [Fact]
@@ -1535,9 +1607,9 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
 
         await Verify.VerifyAsync(
             source,
-            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"),
-            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(1).WithArguments("hidden", "gru"),
-            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(2).WithArguments("hidden", "gru"));
+            CarriedState().WithLocation(0).WithArguments("hidden", "gru"),
+            CarriedState().WithLocation(1).WithArguments("hidden", "gru"),
+            CarriedState().WithLocation(2).WithArguments("hidden", "gru"));
     }
 
     [Fact]
@@ -1597,8 +1669,8 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
 
         await Verify.VerifyAsync(
             source,
-            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"),
-            Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(1).WithArguments("Hidden", "gru"));
+            CarriedState().WithLocation(0).WithArguments("hidden", "gru"),
+            CarriedState().WithLocation(1).WithArguments("Hidden", "gru"));
     }
 
     [Fact]
@@ -1654,7 +1726,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("State", "gru"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("State", "gru"));
     }
 
     [Fact]
@@ -1692,7 +1764,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "gru"));
     }
 
     [Fact]
@@ -1740,7 +1812,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("lower", "Cells"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("lower", "Cells"));
     }
 
     [Fact]
@@ -1805,7 +1877,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("hidden", "gru"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "gru"));
     }
 
     [Fact]
@@ -1857,7 +1929,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("states", "gru"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("states", "gru"));
     }
 
     [Fact]
@@ -1890,7 +1962,7 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
             }
             """;
 
-        await Verify.VerifyAsync(source, Verify.Diagnostic(RuleIdentifiers.UnboundedBackpropagationThroughTime).WithLocation(0).WithArguments("carried", "gru"));
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("carried", "gru"));
     }
 
     [Fact]

@@ -138,7 +138,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task Detaches_a_nullable_field_state_just_after_the_store_where_it_is_known_non_null()
+    public async Task Detaches_the_value_of_a_plain_assignment_that_carries_a_nullable_field_state()
     {
         const string source = """
             #nullable enable
@@ -202,8 +202,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                 {
                     optimizer.zero_grad();
                     var (output, h) = gru.call(batch, hidden);
-                    hidden = h;
-                    hidden = hidden.detach();
+                    hidden = h.detach();
                     var loss = nn.functional.mse_loss(head.call(output), next);
                     loss.backward();
                     optimizer.step();
@@ -282,7 +281,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task Detaches_a_tuple_state_field_kept_by_a_stateful_model_forward()
+    public async Task Detaches_each_tensor_of_a_tuple_assigned_to_a_state_field_kept_by_a_stateful_model_forward()
     {
         const string source = """
             #nullable enable
@@ -350,8 +349,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                 public override Tensor forward(Tensor input)
                 {
                     var (output, h, c) = lstm.call(input, state);
-                    state = (h, c);
-                    state = (state.Item1.detach(), state.Item2.detach());
+                    state = (h.detach(), c.detach());
                     return head.call(output);
                 }
             }
@@ -456,10 +454,8 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                     for (var b = 0; b < batches.Length; b++)
                     {
                         var (output, h, c) = lstm.call(batches[b], (state.H, state.C));
-                        state.H = h;
-                        state.H = state.H.detach();
-                        state.C = c;
-                        state.C = state.C.detach();
+                        state.H = h.detach();
+                        state.C = c.detach();
                         var loss = nn.functional.mse_loss(head.call(output[-1]), targets[b]);
                         optimizer.zero_grad();
                         loss.backward();
@@ -708,7 +704,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task Detaches_the_dictionary_element_just_stored()
+    public async Task Detaches_the_value_stored_in_a_dictionary_element()
     {
         const string source = """
             #nullable enable
@@ -758,8 +754,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
                 {
                     var state = states.TryGetValue(session, out var h) ? h : zeros(1, 1, 32);
                     var (output, next) = gru.call(features, state);
-                    states[session] = next;
-                    states[session] = states[session].detach();
+                    states[session] = next.detach();
                     var loss = nn.functional.cross_entropy(scores.call(output.view(1, -1)), tensor(new[] { clicked }));
                     optimizer.zero_grad();
                     loss.backward();
@@ -971,7 +966,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task A_state_moved_out_before_it_is_stored_gets_its_detached_tensor_moved_out_too_and_trains_on_real_TorchSharp()
+    public async Task A_state_moved_out_before_it_is_stored_is_detached_at_the_carry_and_moved_out_and_trains_on_real_TorchSharp()
     {
         const string source = """
             #nullable enable
@@ -1009,7 +1004,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
             }
             """;
         var fixedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1")
-            .Replace("hidden = next;", "hidden = next;\n            hidden = hidden.detach().MoveToOuterDisposeScope();", StringComparison.Ordinal);
+            .Replace("hidden = next;", "hidden = next.detach().MoveToOuterDisposeScope();", StringComparison.Ordinal);
 
         await Verify.VerifyAsync(source, fixedSource);
 
@@ -1018,7 +1013,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
-    public async Task A_field_state_detached_inside_the_method_dispose_scope_is_detached_from_every_scope()
+    public async Task A_field_state_detached_at_the_carry_inside_the_method_dispose_scope_is_detached_from_every_scope()
     {
         const string source = """
             #nullable enable
@@ -1053,7 +1048,7 @@ public class UnboundedBackpropagationThroughTimeFixerTests
             }
             """;
         var fixedSource = Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1")
-            .Replace("hidden = h;", "hidden = h;\n        hidden = hidden.detach().DetachFromDisposeScope();", StringComparison.Ordinal);
+            .Replace("hidden = h;", "hidden = h.detach().DetachFromDisposeScope();", StringComparison.Ordinal);
 
         await Verify.VerifyAsync(source, fixedSource);
     }
