@@ -55,17 +55,19 @@ internal sealed class SourceSearch
             node is CompilationUnitSyntax or BaseNamespaceDeclarationSyntax or BaseTypeDeclarationSyntax or BasePropertyDeclarationSyntax or AccessorListSyntax
                 or BaseFieldDeclarationSyntax or VariableDeclarationSyntax))
         {
-            var body = node switch
+            // A member is searched by its whole declaration (a target-typed `new()` is named by the declared type), and
+            // bound by its body.
+            var (declaration, body) = node switch
             {
-                BaseMethodDeclarationSyntax method => method,
-                AccessorDeclarationSyntax { Body: not null } or AccessorDeclarationSyntax { ExpressionBody: not null } => node,
-                ArrowExpressionClauseSyntax { Parent: BasePropertyDeclarationSyntax } => node,
-                VariableDeclaratorSyntax { Initializer: { } initializer } => initializer,
-                PropertyDeclarationSyntax { Initializer: { } initializer } => initializer,
-                _ => null,
+                BaseMethodDeclarationSyntax method => (method, method),
+                AccessorDeclarationSyntax { Body: not null } or AccessorDeclarationSyntax { ExpressionBody: not null } => (node.Parent?.Parent ?? node, node),
+                ArrowExpressionClauseSyntax { Parent: BasePropertyDeclarationSyntax property } => (property, node),
+                VariableDeclaratorSyntax { Initializer: { } initializer, Parent.Parent: BaseFieldDeclarationSyntax field } => (field, initializer),
+                PropertyDeclarationSyntax { Initializer: { } initializer } property => (property, initializer),
+                _ => ((SyntaxNode?)null, (SyntaxNode?)null),
             };
 
-            if (body is not null && Mentions(text, body.Span, words))
+            if (declaration is not null && body is not null && Mentions(text, declaration.Span, words))
             {
                 yield return body;
             }

@@ -33,7 +33,10 @@ internal sealed class TrainingProgram
         Calls = new GradientCalls(symbols, Reach);
         Models = new RecurrentModels(compilation, symbols, Bodies, Reach);
         Search = new SourceSearch(compilation);
+        TrainingCallSites = new TrainingCallSites(this);
         StateCarries = new StateCarries(this);
+        ModuleUse = new ModuleUse(this);
+        Initialization = new ModuleInitialization(this);
     }
 
     public Compilation Compilation { get; }
@@ -41,8 +44,17 @@ internal sealed class TrainingProgram
     /// <summary>Which files and member bodies a search across the compilation binds (text narrows, symbols decide).</summary>
     public SourceSearch Search { get; }
 
+    /// <summary>Where a source method is called from code that runs backward().</summary>
+    public TrainingCallSites TrainingCallSites { get; }
+
     /// <summary>GD0002: hidden states carried across backward() without detach.</summary>
     public StateCarries StateCarries { get; }
+
+    /// <summary>GD0003/GD0004/GD0005: whether a recurrent module's creation is where the choice is made and matters.</summary>
+    public ModuleUse ModuleUse { get; }
+
+    /// <summary>GD0003/GD0004: whether a recurrent module is explicitly initialised on every path that creates it.</summary>
+    public ModuleInitialization Initialization { get; }
 
     public TorchSharpSymbols Symbols { get; }
 

@@ -254,10 +254,9 @@ public class DefaultRecurrentInitializationAnalyzerTests
 
             var cell = {|#0:nn.RNNCell(3, 12)|};
             var cells = new TorchSharp.Modules.ModuleList<TorchSharp.Modules.RNNCell>(cell);
-            foreach (var p in cell.parameters())
-            {
-                System.Console.WriteLine(p.shape[0]);
-            }
+            var optimizer = optim.SGD(cells.parameters(), 0.1);
+            cell.call(randn(2, 3), null).sum().backward();
+            optimizer.step();
             """, Vanilla(0, "cell"));
     }
 
@@ -615,15 +614,16 @@ public class DefaultRecurrentInitializationAnalyzerTests
     }
 
     [Fact]
-    public async Task GD0003_public_reset_method_is_trusted_to_be_called()
+    public async Task GD0003_public_reset_method_that_no_constructor_calls_does_not_count()
     {
+        // Optional: a run from scratch that never calls ResetParameters() trains from the default initialisation.
         await Verify.VerifyAsync("""
             using TorchSharp.Modules;
             using static TorchSharp.torch;
 
             sealed class Model : nn.Module<Tensor, Tensor>
             {
-                private readonly RNN rnn = nn.RNN(3, 16);
+                private readonly RNN rnn = {|#0:nn.RNN(3, 16)|};
 
                 public Model() : base("model") => RegisterComponents();
 
@@ -637,7 +637,218 @@ public class DefaultRecurrentInitializationAnalyzerTests
 
                 public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
             }
+            """, Vanilla(0, "rnn"));
+    }
+
+    [Fact]
+    public async Task GD0003_reset_method_called_by_the_constructor_counts()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Model : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn = nn.RNN(3, 16);
+
+                public Model() : base("model")
+                {
+                    RegisterComponents();
+                    ResetParameters();
+                }
+
+                public void ResetParameters()
+                {
+                    foreach (var p in rnn.parameters())
+                    {
+                        nn.init.normal_(p, 0, 0.01);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
             """);
+    }
+
+    [Fact]
+    public async Task GD0003_optional_LoadWeights_method_does_not_count()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Forecaster : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn = {|#0:nn.RNN(3, 16)|};
+
+                public Forecaster() : base("forecaster") => RegisterComponents();
+
+                public void LoadWeights(string path) => load(path);
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """, Vanilla(0, "rnn"));
+    }
+
+    [Fact]
+    public async Task GD0004_resume_from_checkpoint_branch_in_the_constructor_does_not_count()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Tagger : nn.Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm;
+
+                public Tagger(string? checkpoint) : base("tagger")
+                {
+                    lstm = {|#0:nn.LSTM(32, 64)|};
+                    RegisterComponents();
+                    if (checkpoint is not null)
+                    {
+                        load(checkpoint);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => lstm.call(x, null).Item1;
+            }
+            """, Gated(0, "lstm", lstm: true));
+    }
+
+    [Fact]
+    public async Task GD0004_another_class_loading_a_saved_file_when_one_exists_does_not_count()
+    {
+        await Verify.VerifyAsync("""
+            using System.IO;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Tagger : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru = {|#0:nn.GRU(32, 64)|};
+
+                public Tagger() : base("tagger") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => gru.call(x, null).Item1;
+            }
+
+            static class Training
+            {
+                public static void Run(string checkpoint)
+                {
+                    var tagger = new Tagger();
+                    if (File.Exists(checkpoint))
+                    {
+                        tagger.load(checkpoint);
+                    }
+
+                    var optimizer = optim.Adam(tagger.parameters());
+                    tagger.call(randn(5, 2, 32)).sum().backward();
+                    optimizer.step();
+                }
+            }
+            """, Gated(0, "gru", lstm: false));
+    }
+
+    [Fact]
+    public async Task GD0004_every_creation_of_the_model_loads_it_so_no_run_starts_from_the_default()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Tagger : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru = nn.GRU(32, 64);
+
+                public Tagger() : base("tagger") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => gru.call(x, null).Item1;
+            }
+
+            static class Serving
+            {
+                public static Tagger Open(string checkpoint)
+                {
+                    var tagger = new Tagger();
+                    tagger.load(checkpoint);
+                    return tagger;
+                }
+
+                public static Tagger OpenBest(string folder) => Open(System.IO.Path.Combine(folder, "best.dat"));
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0004_one_creation_that_skips_the_load_is_enough_to_report()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            sealed class Tagger : nn.Module<Tensor, Tensor>
+            {
+                private readonly GRU gru = {|#0:nn.GRU(32, 64)|};
+
+                public Tagger() : base("tagger") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => gru.call(x, null).Item1;
+            }
+
+            static class Training
+            {
+                public static Tagger Resume(string checkpoint)
+                {
+                    var tagger = new Tagger();
+                    tagger.load(checkpoint);
+                    return tagger;
+                }
+
+                public static Tagger FromScratch() => new Tagger();
+            }
+            """, Gated(0, "gru", lstm: false));
+    }
+
+    [Fact]
+    public async Task GD0004_module_created_in_a_shape_test_that_never_trains_is_left_alone()
+    {
+        await Verify.VerifyAsync("""
+            using static TorchSharp.torch;
+
+            static class LstmShapeTests
+            {
+                public static void OutputHasHiddenSize()
+                {
+                    var lstm = nn.LSTM(10, 20, numLayers: 2);
+                    var (y, h, c) = lstm.call(randn(5, 3, 10));
+                    if (y.shape[2] != 20 || h.shape[0] != 2 || c.shape[0] != 2)
+                    {
+                        throw new System.Exception("shape");
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task GD0003_model_type_member_is_reported_though_nothing_in_the_compilation_trains_it()
+    {
+        // A model library: training happens in another assembly, initialisation is decided here.
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public sealed class CharRnn : nn.Module<Tensor, Tensor>
+            {
+                private readonly RNN rnn = {|#0:nn.RNN(65, 128)|};
+
+                public CharRnn() : base(nameof(CharRnn)) => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => rnn.call(x, null).Item1;
+            }
+            """, Vanilla(0, "rnn"));
     }
 
     [Fact]
@@ -951,7 +1162,7 @@ public class DefaultRecurrentInitializationAnalyzerTests
     }
 
     [Fact]
-    public async Task GD0004_module_built_in_a_method_with_no_initialisation_anywhere()
+    public async Task GD0004_module_built_by_a_factory_that_training_code_calls_with_no_initialisation_anywhere()
     {
         await Verify.VerifyAsync("""
             using TorchSharp.Modules;
@@ -966,7 +1177,37 @@ public class DefaultRecurrentInitializationAnalyzerTests
                     return lstm;
                 }
             }
+
+            static class Trainer
+            {
+                public static void Train(Tensor x)
+                {
+                    var lstm = Factory.Build(8);
+                    var optimizer = optim.Adam(lstm.parameters());
+                    lstm.call(x).Item1.sum().backward();
+                    optimizer.step();
+                }
+            }
             """, Gated(0, "lstm", lstm: true));
+    }
+
+    [Fact]
+    public async Task GD0004_module_built_by_a_factory_nothing_trains_is_left_alone()
+    {
+        await Verify.VerifyAsync("""
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            static class Factory
+            {
+                public static LSTM Build(int hidden)
+                {
+                    var lstm = nn.LSTM(1, hidden);
+                    lstm.train();
+                    return lstm;
+                }
+            }
+            """);
     }
 
     [Fact]
@@ -989,6 +1230,8 @@ public class DefaultRecurrentInitializationAnalyzerTests
 
                     var optimizer = optim.SGD(lstm.parameters(), 0.1);
                     optimizer.zero_grad();
+                    lstm.call(randn(4, 2, 16)).Item1.sum().backward();
+                    optimizer.step();
                 }
             }
             """, Gated(0, "lstm", lstm: true));

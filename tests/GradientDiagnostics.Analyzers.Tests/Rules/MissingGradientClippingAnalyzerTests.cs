@@ -14,6 +14,71 @@ public class MissingGradientClippingAnalyzerTests
 
     // ---- positive ----
 
+    private const string AbstractSequenceModels = """
+
+        abstract class SequenceModel : nn.Module<Tensor, Tensor>
+        {
+            protected SequenceModel(string name) : base(name) { }
+        }
+
+        sealed class LstmModel : SequenceModel
+        {
+            private readonly TorchSharp.Modules.LSTM lstm = nn.LSTM(2, 16, batchFirst: true);
+
+            public LstmModel() : base(nameof(LstmModel)) => RegisterComponents();
+
+            public override Tensor forward(Tensor x) => lstm.call(x).Item1;
+        }
+
+        sealed class GruModel : SequenceModel
+        {
+            private readonly TorchSharp.Modules.GRU gru = nn.GRU(2, 16, batchFirst: true);
+
+            public GruModel() : base(nameof(GruModel)) => RegisterComponents();
+
+            public override Tensor forward(Tensor x) => gru.call(x).Item1;
+        }
+
+        static class Trainer
+        {
+            public static void Train(SequenceModel model)
+            {
+                var optimizer = optim.Adam(model.parameters());
+                for (var step = 0; step < 100; step++)
+                {
+                    optimizer.zero_grad();
+                    model.call(rand(8, 10, 2)).sum().backward();
+                    {|#0:optimizer.step()|};
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Reports_a_model_declared_as_an_abstract_base_whose_every_subclass_is_recurrent()
+    {
+        await Verify.VerifyAsync(
+            TrainingModels.Usings + AbstractSequenceModels,
+            Verify.Diagnostic("GD0001").WithLocation(0).WithArguments("optimizer.step()").WithOptions(DiagnosticOptions.IgnoreAdditionalLocations));
+    }
+
+    [Fact]
+    public async Task An_abstract_base_with_a_feed_forward_subclass_is_not_known_to_be_recurrent()
+    {
+        await Verify.VerifyAsync(
+            TrainingModels.Usings + AbstractSequenceModels.Replace("{|#0:optimizer.step()|}", "optimizer.step()") + """
+
+            sealed class MlpModel : SequenceModel
+            {
+                private readonly TorchSharp.Modules.Linear linear = nn.Linear(2, 1);
+
+                public MlpModel() : base(nameof(MlpModel)) => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => linear.call(x);
+            }
+            """);
+    }
+
     [Fact]
     public async Task Reports_the_step_of_an_unclipped_LSTM_training_loop()
     {

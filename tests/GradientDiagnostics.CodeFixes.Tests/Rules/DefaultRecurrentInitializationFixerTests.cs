@@ -358,7 +358,7 @@ public class DefaultRecurrentInitializationFixerTests
     }
 
     [Fact]
-    public async Task Local_in_a_builder_method_is_initialised_before_it_is_returned()
+    public async Task Local_in_a_builder_method_that_training_code_calls_is_initialised_before_it_is_returned()
     {
         await Verify.VerifyAsync("""
             using TorchSharp.Modules;
@@ -372,6 +372,17 @@ public class DefaultRecurrentInitializationFixerTests
                     var name = $"lstm{hidden}";
                     System.Console.WriteLine(name);
                     return lstm;
+                }
+            }
+
+            static class Trainer
+            {
+                public static void Train(Tensor x)
+                {
+                    var encoder = Layers.Encoder(4, 8);
+                    var optimizer = optim.Adam(encoder.parameters());
+                    encoder.call(x).Item1.sum().backward();
+                    optimizer.step();
                 }
             }
             """, """
@@ -411,6 +422,17 @@ public class DefaultRecurrentInitializationFixerTests
                     var name = $"lstm{hidden}";
                     System.Console.WriteLine(name);
                     return lstm;
+                }
+            }
+
+            static class Trainer
+            {
+                public static void Train(Tensor x)
+                {
+                    var encoder = Layers.Encoder(4, 8);
+                    var optimizer = optim.Adam(encoder.parameters());
+                    encoder.call(x).Item1.sum().backward();
+                    optimizer.step();
                 }
             }
             """);

@@ -94,6 +94,17 @@ public class VanillaRnnInsteadOfGatedCellFixerTests
                 public static nn.Module<Tensor, Tensor, (Tensor, Tensor)> Recurrent() =>
                     {|GD0005:nn.RNN(10, 20, 2, nn.NonLinearities.Tanh, true, true, 0.1)|};
             }
+
+            static class Trainer
+            {
+                public static void Train(Tensor x)
+                {
+                    var rnn = Layers.Recurrent();
+                    var optimizer = optim.SGD(rnn.parameters(), 0.1);
+                    rnn.call(x, null).Item1.sum().backward();
+                    optimizer.step();
+                }
+            }
             """, """
             using static TorchSharp.torch;
 
@@ -101,6 +112,17 @@ public class VanillaRnnInsteadOfGatedCellFixerTests
             {
                 public static nn.Module<Tensor, Tensor, (Tensor, Tensor)> Recurrent() =>
                     nn.GRU(10, 20, 2, true, true, 0.1);
+            }
+
+            static class Trainer
+            {
+                public static void Train(Tensor x)
+                {
+                    var rnn = Layers.Recurrent();
+                    var optimizer = optim.SGD(rnn.parameters(), 0.1);
+                    rnn.call(x, null).Item1.sum().backward();
+                    optimizer.step();
+                }
             }
             """);
     }
@@ -234,7 +256,7 @@ public class VanillaRnnInsteadOfGatedCellFixerTests
     }
 
     [Fact]
-    public async Task Top_level_var_local_needs_only_the_factory_changed()
+    public async Task Top_level_var_local_of_a_training_script_needs_only_the_factory_changed()
     {
         var test = new Verify.Test
         {
@@ -243,14 +265,18 @@ public class VanillaRnnInsteadOfGatedCellFixerTests
 
                 var rnn = {|GD0005:nn.RNN(1, 16, batchFirst: true)|};
                 var (output, hidden) = rnn.call(randn(4, 50, 1), null);
-                System.Console.WriteLine(hidden.shape[0]);
+                var optimizer = optim.SGD(rnn.parameters(), 0.1);
+                output.sum().backward();
+                optimizer.step();
                 """,
             FixedCode = """
                 using static TorchSharp.torch;
 
                 var rnn = nn.GRU(1, 16, batchFirst: true);
                 var (output, hidden) = rnn.call(randn(4, 50, 1), null);
-                System.Console.WriteLine(hidden.shape[0]);
+                var optimizer = optim.SGD(rnn.parameters(), 0.1);
+                output.sum().backward();
+                optimizer.step();
                 """,
         };
         test.TestState.OutputKind = OutputKind.ConsoleApplication;
@@ -296,6 +322,9 @@ public class VanillaRnnInsteadOfGatedCellFixerTests
                 public static long Build()
                 {
                     RNN rnn = {|GD0005:nn.RNN(3, 8)|};
+                    var optimizer = optim.SGD(rnn.parameters(), 0.1);
+                    rnn.call(randn(2, 1, 3)).Item1.sum().backward();
+                    optimizer.step();
                     return Hidden(rnn);
                 }
             }

@@ -36,12 +36,9 @@ internal sealed class StateCarries
     {
         this.program = program;
         Summaries = new StateCallSummaries(program);
-        CallSites = new TrainingCallSites(program);
     }
 
     public StateCallSummaries Summaries { get; }
-
-    public TrainingCallSites CallSites { get; }
 
     /// <summary>
     /// The carried states of a method body. Most bodies never call a recurrent module with a state: they are rejected after

@@ -35,7 +35,7 @@ internal sealed class StateKnowledge
 
     /// <summary>True when the method owning <paramref name="body"/> is called (or, for a module's forward, invoked through call()) from code that runs backward().</summary>
     public bool CalledWhileTraining(IOperation body) =>
-        OwningMethod(body) is { } owner && !program.StateCarries.CallSites.Of(owner, cancellationToken).IsEmpty;
+        OwningMethod(body) is { } owner && !program.TrainingCallSites.Of(owner, cancellationToken).IsEmpty;
 
     /// <summary>
     /// True when another method of the member's type (not a constructor) detaches or resets it — a stateful module's
@@ -49,7 +49,7 @@ internal sealed class StateKnowledge
             return false;
         }
 
-        var callSites = program.StateCarries.CallSites;
+        var callSites = program.TrainingCallSites;
         var carrierSites = callSites.Of(current, cancellationToken);
         foreach (var method in member.ContainingType.GetMembers().OfType<IMethodSymbol>())
         {

@@ -76,6 +76,10 @@ internal sealed class RecurrentModuleCreation
             {
                 case IConversionOperation:
                 case IParenthesizedOperation:
+                case IConditionalOperation conditional when conditional.Condition != current:
+                case ICoalesceOperation:
+                case ISwitchExpressionArmOperation:
+                case ISwitchExpressionOperation switchExpression when switchExpression.Value != current:
                     current = parent;
                     continue;
                 case ITupleOperation tuple:
