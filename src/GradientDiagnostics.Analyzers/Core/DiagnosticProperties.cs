@@ -69,6 +69,9 @@ internal static class DiagnosticProperties
     /// <summary>GD0008 (optional): the step() inside the per-batch helper the loop calls.</summary>
     public const int HelperStepLocation = 1;
 
+    /// <summary>GD0003/GD0004: every additional location is a constructor that misses the initialisation another constructor has (the fix initialises in those).</summary>
+    public const int FirstConstructorLocation = 0;
+
     /// <summary>GD0002: the carrying assignment, statement, loop or method the detach is placed by (see <see cref="DetachInsertion"/>).</summary>
     public const int AnchorLocation = 0;
 

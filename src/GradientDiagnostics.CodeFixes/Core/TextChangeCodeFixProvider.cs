@@ -20,11 +20,12 @@ namespace GradientDiagnostics.CodeFixes;
 /// </summary>
 public abstract class TextChangeCodeFixProvider : CodeFixProvider
 {
-    /// <summary>The title of the fix for <paramref name="diagnostic"/>; Fix All groups fixes by the provider, not by title.</summary>
-    protected abstract string Title(Diagnostic diagnostic);
 
-    /// <summary>The changes that fix <paramref name="diagnostic"/>, or empty when no safe fix exists.</summary>
-    protected abstract Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken);
+    /// <summary>What separates two insertions at the same point made by Fix All (two init blocks after one statement are two paragraphs).</summary>
+    protected virtual string InsertionSeparator(SourceText text) => string.Empty;
+
+    /// <summary>The fix of <paramref name="diagnostic"/>, or null when no safe fix exists.</summary>
+    protected abstract Task<TextFix?> ComputeFixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken);
 
     public sealed override FixAllProvider GetFixAllProvider() => new FixAll(this);
 
@@ -32,16 +33,16 @@ public abstract class TextChangeCodeFixProvider : CodeFixProvider
     {
         foreach (var diagnostic in context.Diagnostics)
         {
-            var changes = await ComputeChangesAsync(context.Document, diagnostic, context.CancellationToken).ConfigureAwait(false);
-            if (changes.IsDefaultOrEmpty)
+            if (await ComputeFixAsync(context.Document, diagnostic, context.CancellationToken).ConfigureAwait(false) is not { Changes.IsDefaultOrEmpty: false } fix)
             {
                 continue;
             }
 
             var document = context.Document;
+            var changes = fix.Changes;
             context.RegisterCodeFix(
                 CodeAction.Create(
-                    Title(diagnostic),
+                    fix.Title,
                     async cancellationToken => document.WithText((await document.GetTextAsync(cancellationToken).ConfigureAwait(false)).WithChanges(changes)),
                     equivalenceKey: GetType().Name),
                 diagnostic);
@@ -62,7 +63,7 @@ public abstract class TextChangeCodeFixProvider : CodeFixProvider
             var accepted = new List<TextChange>();
             foreach (var diagnostic in diagnostics.OrderBy(d => d.Location.SourceSpan.Start))
             {
-                var changes = await provider.ComputeChangesAsync(document, diagnostic, fixAllContext.CancellationToken).ConfigureAwait(false);
+                var changes = (await provider.ComputeFixAsync(document, diagnostic, fixAllContext.CancellationToken).ConfigureAwait(false))?.Changes ?? default;
                 if (changes.IsDefaultOrEmpty || changes.Any(change => accepted.Any(other => Overlaps(change, other))))
                 {
                     continue;
@@ -76,12 +77,13 @@ public abstract class TextChangeCodeFixProvider : CodeFixProvider
                 return document;
             }
 
+            var text = await document.GetTextAsync(fixAllContext.CancellationToken).ConfigureAwait(false);
+            var separator = provider.InsertionSeparator(text);
             var merged = accepted
                 .Select((change, order) => (change, order))
                 .GroupBy(item => item.change.Span)
                 .OrderBy(group => group.Key.Start)
-                .Select(group => new TextChange(group.Key, string.Concat(group.OrderBy(item => item.order).Select(item => item.change.NewText))));
-            var text = await document.GetTextAsync(fixAllContext.CancellationToken).ConfigureAwait(false);
+                .Select(group => new TextChange(group.Key, string.Join(group.Key.Length == 0 ? separator : string.Empty, group.OrderBy(item => item.order).Select(item => item.change.NewText))));
             return document.WithText(text.WithChanges(merged));
         }
 
@@ -102,4 +104,18 @@ public abstract class TextChangeCodeFixProvider : CodeFixProvider
             return change.Span.OverlapsWith(other.Span) || change.Span == other.Span;
         }
     }
+}
+
+/// <summary>A fix: the title of its code action and its text changes against the original document.</summary>
+public sealed class TextFix
+{
+    public TextFix(string title, ImmutableArray<TextChange> changes)
+    {
+        Title = title;
+        Changes = changes;
+    }
+
+    public string Title { get; }
+
+    public ImmutableArray<TextChange> Changes { get; }
 }

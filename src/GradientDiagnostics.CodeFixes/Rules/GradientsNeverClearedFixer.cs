@@ -23,24 +23,24 @@ public sealed class GradientsNeverClearedFixer : TextChangeCodeFixProvider
 
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(RuleIdentifiers.GradientsNeverCleared);
 
-    protected override string Title(Diagnostic diagnostic) => "Clear gradients at the start of each iteration";
+    private const string Title = "Clear gradients at the start of each iteration";
 
-    protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    protected override async Task<TextFix?> ComputeFixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
-        if (diagnostic.AdditionalLocations.Count == 0
+        if (diagnostic.AdditionalLocations.Count <= DiagnosticProperties.LoopLocation
             || await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not { } root
             || await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false) is not { } model
-            || diagnostic.AdditionalLocations[0].SourceTree != root.SyntaxTree
-            || LoopBody(root.FindNode(diagnostic.AdditionalLocations[0].SourceSpan, getInnermostNodeForTie: true)) is not { } body
+            || diagnostic.AdditionalLocations[DiagnosticProperties.LoopLocation].SourceTree != root.SyntaxTree
+            || LoopBody(root.FindNode(diagnostic.AdditionalLocations[DiagnosticProperties.LoopLocation].SourceSpan, getInnermostNodeForTie: true)) is not { } body
             || await StepCallAsync(document, diagnostic, root, model, cancellationToken).ConfigureAwait(false) is not ({ } stepAccess, { } stepModel))
         {
-            return default;
+            return null;
         }
 
         var position = body.OpenBraceToken.Span.End;
         if (!StatementEdits.MeansTheSameAt(stepAccess.Expression, stepModel, model, position))
         {
-            return default;
+            return null;
         }
 
         var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
@@ -56,27 +56,27 @@ public sealed class GradientsNeverClearedFixer : TextChangeCodeFixProvider
                 ? braceLine.EndIncludingLineBreak
                 : text.Lines.GetLineFromPosition(body.Statements[cleared - 1].Span.End).EndIncludingLineBreak;
             var indentation = StatementEdits.IndentationAt(text, body.Statements[0].SpanStart);
-            return ImmutableArray.Create(new TextChange(new TextSpan(insertAt, 0), indentation + line + newLine));
+            return new TextFix(Title, ImmutableArray.Create(new TextChange(new TextSpan(insertAt, 0), indentation + line + newLine)));
         }
 
         var braceIndentation = StatementEdits.IndentationAt(text, body.OpenBraceToken.SpanStart);
-        return ImmutableArray.Create(new TextChange(new TextSpan(body.OpenBraceToken.Span.End, 0), newLine + braceIndentation + "    " + line));
+        return new TextFix(Title, ImmutableArray.Create(new TextChange(new TextSpan(body.OpenBraceToken.Span.End, 0), newLine + braceIndentation + "    " + line)));
     }
 
     /// <summary>
     /// The optimizer's step() access and the model it binds in: the reported call, or — when the loop calls a helper that
-    /// steps (additional location [1]) — the step() inside that helper, possibly in another document.
+    /// steps (<see cref="DiagnosticProperties.HelperStepLocation"/>) — the step() inside that helper, possibly in another document.
     /// </summary>
     private static async Task<(MemberAccessExpressionSyntax? Access, SemanticModel? Model)> StepCallAsync(Document document, Diagnostic diagnostic, SyntaxNode root, SemanticModel model, CancellationToken cancellationToken)
     {
-        if (diagnostic.AdditionalLocations.Count < 2)
+        if (diagnostic.AdditionalLocations.Count <= DiagnosticProperties.HelperStepLocation)
         {
             return root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access }
                 ? (access, model)
                 : (null, null);
         }
 
-        var stepLocation = diagnostic.AdditionalLocations[1];
+        var stepLocation = diagnostic.AdditionalLocations[DiagnosticProperties.HelperStepLocation];
         var stepDocument = stepLocation.SourceTree is { } tree ? document.Project.Solution.GetDocument(tree) : null;
         if (stepDocument is null
             || await stepDocument.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not { } stepRoot

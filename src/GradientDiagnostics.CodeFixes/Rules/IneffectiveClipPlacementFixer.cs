@@ -23,18 +23,18 @@ public sealed class IneffectiveClipPlacementFixer : TextChangeCodeFixProvider
 
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(RuleIdentifiers.IneffectiveClipPlacement);
 
-    protected override string Title(Diagnostic diagnostic) => "Move gradient clipping to just after backward()";
+    private const string Title = "Move gradient clipping to just after backward()";
 
-    protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    protected override async Task<TextFix?> ComputeFixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
-        if (diagnostic.AdditionalLocations.Count == 0
+        if (diagnostic.AdditionalLocations.Count <= DiagnosticProperties.BackwardLocation
             || await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not { } root
             || await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false) is not { } model
-            || diagnostic.AdditionalLocations[0].SourceTree != root.SyntaxTree
+            || diagnostic.AdditionalLocations[DiagnosticProperties.BackwardLocation].SourceTree != root.SyntaxTree
             || StatementEdits.StandaloneStatement(root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true)) is not { } clipStatement
-            || StatementEdits.StandaloneStatement(root.FindNode(diagnostic.AdditionalLocations[0].SourceSpan, getInnermostNodeForTie: true)) is not { } backwardStatement)
+            || StatementEdits.StandaloneStatement(root.FindNode(diagnostic.AdditionalLocations[DiagnosticProperties.BackwardLocation].SourceSpan, getInnermostNodeForTie: true)) is not { } backwardStatement)
         {
-            return default;
+            return null;
         }
 
         var clipLines = StatementEdits.LineNode(clipStatement);
@@ -42,7 +42,7 @@ public sealed class IneffectiveClipPlacementFixer : TextChangeCodeFixProvider
         var target = backwardLines.Span.End;
         if (clipLines.FullSpan.OverlapsWith(backwardLines.FullSpan) || !CanMove(clipStatement, model, target))
         {
-            return default;
+            return null;
         }
 
         var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
@@ -57,9 +57,9 @@ public sealed class IneffectiveClipPlacementFixer : TextChangeCodeFixProvider
             moved += StatementEdits.NewLine(text);
         }
 
-        return ImmutableArray.Create(
+        return new TextFix(Title, ImmutableArray.Create(
             new TextChange(TextSpan.FromBounds(removeStart, removeEnd), string.Empty),
-            new TextChange(new TextSpan(backwardLines.FullSpan.End, 0), moved));
+            new TextChange(new TextSpan(backwardLines.FullSpan.End, 0), moved)));
     }
 
     private static bool CanMove(StatementSyntax clipStatement, SemanticModel model, int target)

@@ -26,23 +26,23 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
 
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(RuleIdentifiers.MissingGradientClipping);
 
-    protected override string Title(Diagnostic diagnostic) => "Clip gradients after backward()";
+    private const string Title = "Clip gradients after backward()";
 
-    protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    protected override async Task<TextFix?> ComputeFixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
-        if (diagnostic.AdditionalLocations.Count == 0
+        if (diagnostic.AdditionalLocations.Count <= DiagnosticProperties.BackwardLocation
             || await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not CompilationUnitSyntax root
             || await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false) is not { } model)
         {
-            return default;
+            return null;
         }
 
-        var backwardLocation = diagnostic.AdditionalLocations[0];
+        var backwardLocation = diagnostic.AdditionalLocations[DiagnosticProperties.BackwardLocation];
         if (backwardLocation.SourceTree != root.SyntaxTree
             || StatementEdits.StandaloneStatement(root.FindNode(backwardLocation.SourceSpan, getInnermostNodeForTie: true)) is not { } backwardStatement
             || root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax stepAccess })
         {
-            return default;
+            return null;
         }
 
         var position = StatementEdits.LineNode(backwardStatement).Span.End;
@@ -65,28 +65,28 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
             {
                 if (StatementEdits.BindsTo(model, position, prefix + "clip_grad_norm_" + arguments, IsClipGradNorm))
                 {
-                    return ImmutableArray.Create(StatementEdits.InsertLineAfter(text, backwardStatement, prefix + "clip_grad_norm_" + arguments + ";"));
+                    return new TextFix(Title, ImmutableArray.Create(StatementEdits.InsertLineAfter(text, backwardStatement, prefix + "clip_grad_norm_" + arguments + ";")));
                 }
             }
 
             if (StatementEdits.BindsTo(model, position, "TorchSharp.torch.nn.utils.clip_grad_norm_" + arguments, IsClipGradNorm))
             {
-                return ImmutableArray.Create(
+                return new TextFix(Title, ImmutableArray.Create(
                     AddTorchSharpUsing(text, root),
-                    StatementEdits.InsertLineAfter(text, backwardStatement, "torch.nn.utils.clip_grad_norm_" + arguments + ";"));
+                    StatementEdits.InsertLineAfter(text, backwardStatement, "torch.nn.utils.clip_grad_norm_" + arguments + ";")));
             }
         }
 
-        return default;
+        return null;
     }
 
-    /// <summary>The optimizer's parameter expression (additional location [1]) when it can be copied to <paramref name="position"/>.</summary>
+    /// <summary>The optimizer's parameter expression (<see cref="DiagnosticProperties.ParametersLocation"/>) when it can be copied to <paramref name="position"/>.</summary>
     private static async Task<string?> ParametersExpressionAsync(Document document, Diagnostic diagnostic, SemanticModel model, int position, CancellationToken cancellationToken)
     {
-        if (diagnostic.AdditionalLocations.Count < 2 || diagnostic.AdditionalLocations[1].SourceTree is not { } tree
+        if (diagnostic.AdditionalLocations.Count <= DiagnosticProperties.ParametersLocation || diagnostic.AdditionalLocations[DiagnosticProperties.ParametersLocation].SourceTree is not { } tree
             || document.Project.Solution.GetDocument(tree) is not { } sourceDocument
             || await sourceDocument.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false) is not { } sourceModel
-            || (await tree.GetRootAsync(cancellationToken).ConfigureAwait(false)).FindNode(diagnostic.AdditionalLocations[1].SourceSpan, getInnermostNodeForTie: true) is not { } node)
+            || (await tree.GetRootAsync(cancellationToken).ConfigureAwait(false)).FindNode(diagnostic.AdditionalLocations[DiagnosticProperties.ParametersLocation].SourceSpan, getInnermostNodeForTie: true) is not { } node)
         {
             return null;
         }

@@ -29,23 +29,14 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : TextChangeCodeFix
 
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.UnboundedBackpropagationThroughTime);
 
-    protected override string Title(Diagnostic diagnostic)
-    {
-        var carriers = Enumerable.Range(0, DiagnosticProperties.ReadCarrierCount(diagnostic.Properties))
-            .Select(i => diagnostic.AdditionalLocations.ElementAtOrDefault(DiagnosticProperties.FirstCarrierLocation + i))
-            .Where(location => location?.SourceTree is not null)
-            .Select(location => "'" + location!.SourceTree!.GetText().ToString(location.SourceSpan) + "'");
-        return "Detach " + string.Join(", ", carriers) + " where it is carried";
-    }
-
-    protected override async Task<ImmutableArray<TextChange>> ComputeChangesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    protected override async Task<TextFix?> ComputeFixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
         if (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is not { } root
             || await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false) is not { } model
             || DiagnosticProperties.ReadInsertion(diagnostic.Properties) is not { } insertion
             || Node(root, diagnostic, DiagnosticProperties.AnchorLocation) is not { } anchor)
         {
-            return default;
+            return null;
         }
 
         var carriers = new List<(SyntaxNode Node, CarrierShape Shape)>();
@@ -54,7 +45,7 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : TextChangeCodeFix
         {
             if (Node(root, diagnostic, DiagnosticProperties.FirstCarrierLocation + i) is not { } carrier || DiagnosticProperties.ReadCarrier(diagnostic.Properties, i) is not { } shape)
             {
-                return default;
+                return null;
             }
 
             carriers.Add((carrier, shape));
@@ -62,7 +53,7 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : TextChangeCodeFix
 
         var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
         var scopes = new DisposeScopes(model, cancellationToken);
-        return insertion switch
+        var changes = insertion switch
         {
             DetachInsertion.AtCarry => DetachAtCarry(root, diagnostic, carrierCount, anchor, carriers, scopes),
             DetachInsertion.AfterStatement when anchor is StatementSyntax { Parent: BlockSyntax block } statement =>
@@ -71,6 +62,7 @@ public sealed class UnboundedBackpropagationThroughTimeFixer : TextChangeCodeFix
                 Insert(text, body, body.Statements.TakeWhile(IsDetachStatement).Count(), carriers, justStored: false, scopes),
             _ => default,
         };
+        return changes.IsDefaultOrEmpty ? null : new TextFix("Detach " + string.Join(", ", carriers.Select(c => "'" + c.Node + "'")) + " where it is carried", changes);
     }
 
     /// <summary>

@@ -5,12 +5,10 @@ using System.Threading;
 using System.Threading.Tasks;
 using GradientDiagnostics.Analyzers;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
-using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Editing;
 using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
 
 namespace GradientDiagnostics.CodeFixes;
 
@@ -21,31 +19,12 @@ namespace GradientDiagnostics.CodeFixes;
 /// The fix is offered only when the changed document has no more compile errors than before (code that calls an RNN-only
 /// member such as <c>get_weight_hh(0)</c> on the module, or passes it where an RNN is required, is left alone).
 /// </summary>
-[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(VanillaRnnInsteadOfGatedCellFixer))]
-[Shared]
-public sealed class VanillaRnnInsteadOfGatedCellFixer : CodeFixProvider
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(VanillaRnnInsteadOfGatedCellFixer)), Shared]
+public sealed class VanillaRnnInsteadOfGatedCellFixer : TextChangeCodeFixProvider
 {
-    private const string EquivalenceKey = "GD0005.ReplaceWithGru";
-
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.VanillaRnnInsteadOfGatedCell);
 
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
-    {
-        var diagnostic = context.Diagnostics[0];
-        var changed = await ReplaceAsync(context.Document, diagnostic, context.CancellationToken).ConfigureAwait(false);
-        if (changed is null || !await CompilesAsWellAsync(context.Document, changed.Value.Document, context.CancellationToken).ConfigureAwait(false))
-        {
-            return;
-        }
-
-        context.RegisterCodeFix(
-            CodeAction.Create($"Use nn.{changed.Value.Replacement}", _ => Task.FromResult(changed.Value.Document), EquivalenceKey),
-            diagnostic);
-    }
-
-    private static async Task<(Document Document, string Replacement)?> ReplaceAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    protected override async Task<TextFix?> ComputeFixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
         var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
@@ -54,47 +33,56 @@ public sealed class VanillaRnnInsteadOfGatedCellFixer : CodeFixProvider
             return null;
         }
 
-        var invocation = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true)
-            .AncestorsAndSelf().OfType<InvocationExpressionSyntax>().FirstOrDefault();
+        var invocation = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true).AncestorsAndSelf().OfType<InvocationExpressionSyntax>().FirstOrDefault();
         if (invocation is null
             || model.GetOperation(invocation, cancellationToken) is not IInvocationOperation operation
             || RecurrentModuleCreation.TryCreate(operation, symbols) is not { } creation
-            || !symbols.IsVanillaRecurrentModule(creation.ModuleType))
+            || !symbols.IsVanillaRecurrentModule(creation.ModuleType)
+            || (invocation.Expression switch { MemberAccessExpressionSyntax access => access.Name, SimpleNameSyntax simple => simple, _ => null }) is not { } factoryName)
         {
             return null;
         }
 
-        var isCell = SymbolEqualityComparer.Default.Equals(creation.ModuleType, symbols.RnnCell);
-        var replacement = isCell ? "GRUCell" : "GRU";
-        var factoryName = invocation.Expression switch
+        var replacement = SymbolEqualityComparer.Default.Equals(creation.ModuleType, symbols.RnnCell) ? "GRUCell" : "GRU";
+        var changes = ImmutableArray.CreateBuilder<TextChange>();
+        changes.Add(new TextChange(factoryName.Identifier.Span, replacement));
+        if (operation.Arguments.FirstOrDefault(argument => argument.Parameter?.Name == "nonLinearity" && !argument.IsImplicit)?.Syntax is ArgumentSyntax nonLinearity
+            && nonLinearity.Parent is ArgumentListSyntax list)
         {
-            MemberAccessExpressionSyntax memberAccess => memberAccess.Name,
-            SimpleNameSyntax simple => simple,
-            _ => null,
-        };
-        if (factoryName is null)
-        {
-            return null;
-        }
-
-        var editor = await DocumentEditor.CreateAsync(document, cancellationToken).ConfigureAwait(false);
-        editor.ReplaceNode(factoryName, SyntaxFactory.IdentifierName(replacement).WithTriviaFrom(factoryName));
-
-        var nonLinearity = operation.Arguments.FirstOrDefault(argument => argument.Parameter?.Name == "nonLinearity" && !argument.IsImplicit);
-        if (nonLinearity?.Syntax is ArgumentSyntax argumentSyntax)
-        {
-            editor.RemoveNode(argumentSyntax, SyntaxRemoveOptions.KeepNoTrivia);
+            changes.Add(new TextChange(ArgumentSpan(list, nonLinearity), string.Empty));
         }
 
         if (creation.IsStoredDirectly)
         {
-            foreach (var typeSyntax in DeclaredTypes(creation.Storage!, cancellationToken))
+            foreach (var type in DeclaredTypes(creation.Storage!, cancellationToken).Where(type => type.SyntaxTree == root.SyntaxTree))
             {
-                RetypeTo(editor, model, typeSyntax, creation.ModuleType, replacement, cancellationToken);
+                foreach (var name in type.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
+                {
+                    if (SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(name, cancellationToken).Symbol, creation.ModuleType))
+                    {
+                        changes.Add(new TextChange(name.Identifier.Span, replacement));
+                    }
+                }
             }
         }
 
-        return (editor.GetChangedDocument(), replacement);
+        var fixedChanges = changes.ToImmutable();
+        var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
+        return await CompilesAsWellAsync(document, document.WithText(text.WithChanges(fixedChanges)), cancellationToken).ConfigureAwait(false)
+            ? new TextFix("Use nn." + replacement, fixedChanges)
+            : null;
+    }
+
+    /// <summary>The argument with the comma that separates it from the previous one (or from the next, when it is first).</summary>
+    private static TextSpan ArgumentSpan(ArgumentListSyntax list, ArgumentSyntax argument)
+    {
+        var index = list.Arguments.IndexOf(argument);
+        if (index > 0)
+        {
+            return TextSpan.FromBounds(list.Arguments.GetSeparator(index - 1).SpanStart, argument.Span.End);
+        }
+
+        return list.Arguments.Count > 1 ? TextSpan.FromBounds(argument.SpanStart, list.Arguments[1].SpanStart) : argument.Span;
     }
 
     /// <summary>The type syntax of the field (when it declares only this variable), property or explicitly typed local holding the module.</summary>
@@ -117,34 +105,13 @@ public sealed class VanillaRnnInsteadOfGatedCellFixer : CodeFixProvider
         return types.ToImmutable();
     }
 
-    private static void RetypeTo(DocumentEditor editor, SemanticModel model, TypeSyntax typeSyntax, INamedTypeSymbol vanilla, string replacement, CancellationToken cancellationToken)
-    {
-        if (typeSyntax.SyntaxTree != model.SyntaxTree)
-        {
-            return;
-        }
-
-        foreach (var name in typeSyntax.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
-        {
-            if (SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(name, cancellationToken).Symbol, vanilla))
-            {
-                editor.ReplaceNode(name, SyntaxFactory.IdentifierName(replacement).WithTriviaFrom(name));
-            }
-        }
-    }
-
     private static async Task<bool> CompilesAsWellAsync(Document original, Document changed, CancellationToken cancellationToken)
     {
         var before = await original.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
         var after = await changed.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-        if (before is null || after is null)
-        {
-            return false;
-        }
-
-        static int Errors(SemanticModel model, CancellationToken token) =>
-            model.GetDiagnostics(cancellationToken: token).Count(d => d.Severity == DiagnosticSeverity.Error);
-
-        return Errors(after, cancellationToken) <= Errors(before, cancellationToken);
+        return before is not null && after is not null && Errors(after, cancellationToken) <= Errors(before, cancellationToken);
     }
+
+    private static int Errors(SemanticModel model, CancellationToken cancellationToken) =>
+        model.GetDiagnostics(cancellationToken: cancellationToken).Count(d => d.Severity == DiagnosticSeverity.Error);
 }

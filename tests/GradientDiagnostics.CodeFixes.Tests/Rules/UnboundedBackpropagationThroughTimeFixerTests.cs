@@ -71,6 +71,49 @@ public class UnboundedBackpropagationThroughTimeFixerTests
     }
 
     [Fact]
+    public async Task Keeps_blank_lines_and_comments_around_the_carry_and_the_store()
+    {
+        const string source = """
+            #nullable enable
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Trainer
+            {
+                public static void Train(Tensor[] batches, Tensor[] targets)
+                {
+                    var gru = nn.GRU(4, 32);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(gru.parameters(), 1e-3);
+                    var hidden = zeros(1, 16, 32);
+                    var state = zeros(1, 16, 32);
+                    for (var b = 0; b < batches.Length; b++)
+                    {
+                        // One window of the stream.
+
+                        var (output, h) = gru.call(batches[b], hidden);
+
+                        {|GD0002:hidden = h|};   // carried to the next window
+
+                        Tensor second;
+                        {|GD0002:(second, state) = gru.call(batches[b], state)|};
+
+                        var loss = nn.functional.mse_loss(head.call(output[-1] + second[-1]), targets[b]);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        var fixedSource = System.Text.RegularExpressions.Regex.Replace(source, @"\{\|GD0002:(.*?)\|\}", "$1")
+            .Replace("hidden = h;", "hidden = h.detach();", StringComparison.Ordinal)
+            .Replace("(second, state) = gru.call(batches[b], state);", "(second, state) = gru.call(batches[b], state);\n            state = state.detach();", StringComparison.Ordinal);
+
+        await Verify.VerifyAsync(source, fixedSource);
+    }
+
+    [Fact]
     public async Task Detaches_both_lstm_tensors_at_the_top_of_the_training_loop_when_the_iteration_still_reads_them()
     {
         const string source = """
