@@ -15,7 +15,7 @@ namespace GradientDiagnostics.Analyzers.Benchmarks;
 /// </summary>
 public static class CostReport
 {
-    private const int WarmUpRounds = 4;
+    private const int WarmUpRounds = 6;
 
     public static async Task RunAsync(ImmutableArray<SyntaxTree> trees, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, bool concurrent)
     {

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 
@@ -41,6 +43,38 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
                 }
             }
         });
+
+    /// <summary>
+    /// Runs <paramref name="action"/> for every creation of a TorchSharp recurrent module, once the type that creates it has
+    /// been analysed: judging a module reads its type's constructors and methods, which the driver has bound by then, so the
+    /// judgement never binds a body of that type ahead of the driver.
+    /// </summary>
+    private protected static void RegisterRecurrentModuleCreationAction(
+        CompilationStartAnalysisContext context, TrainingProgram program, Action<SymbolAnalysisContext, RecurrentModuleCreation, ISymbol, GradientDiagnosticsOptions> action) =>
+        context.RegisterSymbolStartAction(
+            start =>
+            {
+                var creations = new ConcurrentQueue<(RecurrentModuleCreation Creation, ISymbol Member, GradientDiagnosticsOptions Options)>();
+                start.RegisterOperationAction(
+                    operation =>
+                    {
+                        if (SymbolEqualityComparer.Default.Equals(operation.ContainingSymbol.ContainingType, start.Symbol)
+                            && RecurrentModuleCreation.TryCreate(operation.Operation, program.Symbols) is { } creation)
+                        {
+                            creations.Enqueue((creation, operation.ContainingSymbol, TrainingProgram.Options(operation.Options, operation.Operation.Syntax.SyntaxTree)));
+                        }
+                    },
+                    OperationKind.Invocation,
+                    OperationKind.ObjectCreation);
+                start.RegisterSymbolEndAction(end =>
+                {
+                    foreach (var (creation, member, options) in creations.OrderBy(c => c.Creation.Operation.Syntax.SpanStart))
+                    {
+                        action(end, creation, member, options);
+                    }
+                });
+            },
+            SymbolKind.NamedType);
 
     /// <summary>The distinct roots of a block's operations: a method body (one root for its body and initializer), parameter defaults.</summary>
     private protected static IEnumerable<IOperation> Roots(OperationBlockAnalysisContext block)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
@@ -17,6 +18,10 @@ namespace GradientDiagnostics.Analyzers;
 internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnosticsOptions>
 {
     private static readonly ConditionalWeakTable<AnalyzerConfigOptions, GradientDiagnosticsOptions> ReadOptions = new();
+
+    private readonly int hashCode;
+    private readonly Lazy<IReadOnlyCollection<string>?> clippingNames;
+    private readonly Lazy<IReadOnlyCollection<string>?> detachNames;
 
     public const string Prefix = "gradient_diagnostics.";
     public const string DefaultClipNormKey = Prefix + "default_clip_norm";
@@ -47,6 +52,9 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
         DetachMethods = detachMethods;
         InitMethods = initMethods;
         Errors = errors;
+        hashCode = ComputeHashCode();
+        clippingNames = new(() => LastSegments(clippingMethods));
+        detachNames = new(() => LastSegments(detachMethods));
     }
 
     /// <summary>The max norm the GD0001 fix writes.</summary>
@@ -63,6 +71,12 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
     public ImmutableArray<string> InitMethods { get; }
 
     public ImmutableArray<(string Key, string Value, string Reason)> Errors { get; }
+
+    /// <summary>The simple names a configured clipping method is called by; null when a wildcard makes any name possible.</summary>
+    public IReadOnlyCollection<string>? ClippingNames => clippingNames.Value;
+
+    /// <summary>The simple names a configured detach method is called by; null when a wildcard makes any name possible.</summary>
+    public IReadOnlyCollection<string>? DetachNames => detachNames.Value;
 
     /// <summary>The options in effect for <paramref name="tree"/>; read once per options object (hosts share one per set of files).</summary>
     public static GradientDiagnosticsOptions Read(AnalyzerConfigOptionsProvider provider, SyntaxTree tree) =>
@@ -106,7 +120,9 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
 
     public override bool Equals(object? obj) => Equals(obj as GradientDiagnosticsOptions);
 
-    public override int GetHashCode()
+    public override int GetHashCode() => hashCode;
+
+    private int ComputeHashCode()
     {
         unchecked
         {
@@ -145,6 +161,23 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
     {
         var type = method.ContainingType?.OriginalDefinition.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat.WithGenericsOptions(SymbolDisplayGenericsOptions.None));
         return type is null ? method.Name : type + "." + method.Name;
+    }
+
+    private static List<string>? LastSegments(ImmutableArray<string> patterns)
+    {
+        var names = new List<string>();
+        foreach (var pattern in patterns)
+        {
+            var last = pattern.Substring(pattern.LastIndexOf('.') + 1);
+            if (last.IndexOf('*') >= 0)
+            {
+                return null;
+            }
+
+            names.Add(last);
+        }
+
+        return names;
     }
 
     private static double ReadPositiveNumber(AnalyzerConfigOptions options, string key, double fallback, ImmutableArray<(string, string, string)>.Builder errors)

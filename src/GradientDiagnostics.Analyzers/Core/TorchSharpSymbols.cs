@@ -1,32 +1,39 @@
 using System.Collections.Immutable;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 
 namespace GradientDiagnostics.Analyzers;
 
 /// <summary>
-/// The TorchSharp symbols the rules recognise, resolved once per compilation.
-/// <see cref="TryCreate"/> returns null when the compilation does not reference TorchSharp, and then no rule registers anything.
+/// The TorchSharp symbols the rules recognise, resolved once per compilation (lazily: <see cref="IsReferenced"/> decides
+/// whether a compilation is worth registering anything for, from its reference list alone, without binding it).
+/// <see cref="TryCreate"/> returns null when the compilation does not reference TorchSharp.
 /// </summary>
 internal sealed class TorchSharpSymbols
 {
-    private TorchSharpSymbols(Compilation compilation, INamedTypeSymbol torch, INamedTypeSymbol tensor)
+    private const string AssemblyName = "TorchSharp";
+
+    private TorchSharpSymbols(Compilation compilation, INamedTypeSymbol? torch, INamedTypeSymbol? tensor)
     {
         Compilation = compilation;
         Torch = torch;
         Tensor = tensor;
-        Module = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+Module");
-        Nn = compilation.GetTypeByMetadataName("TorchSharp.torch+nn");
-        NnUtils = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+utils");
-        NnInit = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+init");
-        Optim = compilation.GetTypeByMetadataName("TorchSharp.torch+optim");
-        Optimizer = compilation.GetTypeByMetadataName("TorchSharp.torch+optim+Optimizer");
-        Parameter = compilation.GetTypeByMetadataName("TorchSharp.Modules.Parameter");
-        Rnn = compilation.GetTypeByMetadataName("TorchSharp.Modules.RNN");
-        Lstm = compilation.GetTypeByMetadataName("TorchSharp.Modules.LSTM");
-        Gru = compilation.GetTypeByMetadataName("TorchSharp.Modules.GRU");
-        RnnCell = compilation.GetTypeByMetadataName("TorchSharp.Modules.RNNCell");
-        LstmCell = compilation.GetTypeByMetadataName("TorchSharp.Modules.LSTMCell");
-        GruCell = compilation.GetTypeByMetadataName("TorchSharp.Modules.GRUCell");
+
+        // Looked up in TorchSharp's own assembly: a compilation-wide lookup searches every reference, for every name.
+        var assembly = torch?.ContainingAssembly ?? compilation.Assembly;
+        Module = assembly.GetTypeByMetadataName("TorchSharp.torch+nn+Module");
+        Nn = assembly.GetTypeByMetadataName("TorchSharp.torch+nn");
+        NnUtils = assembly.GetTypeByMetadataName("TorchSharp.torch+nn+utils");
+        NnInit = assembly.GetTypeByMetadataName("TorchSharp.torch+nn+init");
+        Optim = assembly.GetTypeByMetadataName("TorchSharp.torch+optim");
+        Optimizer = assembly.GetTypeByMetadataName("TorchSharp.torch+optim+Optimizer");
+        Parameter = assembly.GetTypeByMetadataName("TorchSharp.Modules.Parameter");
+        Rnn = assembly.GetTypeByMetadataName("TorchSharp.Modules.RNN");
+        Lstm = assembly.GetTypeByMetadataName("TorchSharp.Modules.LSTM");
+        Gru = assembly.GetTypeByMetadataName("TorchSharp.Modules.GRU");
+        RnnCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.RNNCell");
+        LstmCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.LSTMCell");
+        GruCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.GRUCell");
 
         var recurrent = ImmutableHashSet.CreateBuilder<INamedTypeSymbol>(SymbolEqualityComparer.Default);
         foreach (var type in new[] { Rnn, Lstm, Gru, RnnCell, LstmCell, GruCell })
@@ -43,10 +50,10 @@ internal sealed class TorchSharpSymbols
     public Compilation Compilation { get; }
 
     /// <summary><c>TorchSharp.torch</c>, the static class every factory hangs off.</summary>
-    public INamedTypeSymbol Torch { get; }
+    public INamedTypeSymbol? Torch { get; }
 
     /// <summary><c>TorchSharp.torch.Tensor</c>.</summary>
-    public INamedTypeSymbol Tensor { get; }
+    public INamedTypeSymbol? Tensor { get; }
 
     /// <summary><c>TorchSharp.torch.nn.Module</c> (non-generic base of every module).</summary>
     public INamedTypeSymbol? Module { get; }
@@ -79,14 +86,32 @@ internal sealed class TorchSharpSymbols
     /// <summary>RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell.</summary>
     public ImmutableHashSet<INamedTypeSymbol> RecurrentModuleTypes { get; }
 
-    public static TorchSharpSymbols? TryCreate(Compilation compilation)
+    /// <summary>
+    /// True when the compilation references TorchSharp (or is TorchSharp): read from the reference list, which costs nothing,
+    /// where resolving a type would bind every reference of a compilation that may have nothing to do with TorchSharp.
+    /// </summary>
+    public static bool IsReferenced(Compilation compilation) =>
+        compilation.AssemblyName == AssemblyName
+        || compilation.References.Any(reference => reference switch
+        {
+            CompilationReference { Compilation.AssemblyName: AssemblyName } => true,
+            PortableExecutableReference { FilePath: { } path } => string.Equals(System.IO.Path.GetFileNameWithoutExtension(path), AssemblyName, System.StringComparison.OrdinalIgnoreCase),
+            _ => false,
+        });
+
+    /// <summary>The symbols of a compilation <see cref="IsReferenced"/> accepted; every predicate is false when TorchSharp's types are missing.</summary>
+    public static TorchSharpSymbols Resolve(Compilation compilation)
     {
-        var torch = compilation.GetTypeByMetadataName("TorchSharp.torch");
-        var tensor = compilation.GetTypeByMetadataName("TorchSharp.torch+Tensor");
-        return torch is null || tensor is null ? null : new TorchSharpSymbols(compilation, torch, tensor);
+        // TorchSharp is a referenced assembly (or, when compiling TorchSharp itself, the source assembly).
+        var assembly = compilation.SourceModule.ReferencedAssemblySymbols.FirstOrDefault(a => a.Name == AssemblyName) ?? compilation.Assembly;
+        var torch = assembly.GetTypeByMetadataName("TorchSharp.torch");
+        return new TorchSharpSymbols(compilation, torch, torch?.ContainingAssembly.GetTypeByMetadataName("TorchSharp.torch+Tensor"));
     }
 
-    public bool IsTensor(ITypeSymbol? type) => type is not null && InheritsFromOrEquals(type, Tensor);
+    public static TorchSharpSymbols? TryCreate(Compilation compilation) =>
+        IsReferenced(compilation) && Resolve(compilation) is { Torch: not null, Tensor: not null } symbols ? symbols : null;
+
+    public bool IsTensor(ITypeSymbol? type) => type is not null && Tensor is not null && InheritsFromOrEquals(type, Tensor);
 
     public bool IsOptimizer(ITypeSymbol? type) => type is not null && Optimizer is not null && InheritsFromOrEquals(type, Optimizer);
 

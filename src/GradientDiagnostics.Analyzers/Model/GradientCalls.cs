@@ -10,14 +10,22 @@ namespace GradientDiagnostics.Analyzers;
 /// </summary>
 internal sealed class GradientCalls
 {
-    private readonly TorchSharpSymbols symbols;
+    private static readonly string[] BackwardNames = ["backward"];
+    private static readonly string[] ClearingNames = ["zero_grad", "zero_"];
+    private static readonly string[] InPlaceDetachNames = ["detach_"];
+    private static readonly string[] ClippingNames = ["clip_grad_norm_", "clip_grad_value_", "clamp_", "clip_", "mul_", "div_"];
+    private static readonly string[] DetachNames = ["detach", "detach_"];
+
+    private readonly TrainingProgram program;
     private readonly HelperReach reach;
 
-    public GradientCalls(TorchSharpSymbols symbols, HelperReach reach)
+    public GradientCalls(TrainingProgram program, HelperReach reach)
     {
-        this.symbols = symbols;
+        this.program = program;
         this.reach = reach;
     }
+
+    private TorchSharpSymbols Symbols => program.Symbols;
 
     /// <summary>
     /// True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, an in-place clamp of a gradient (<c>p.grad.clamp_(-c, c)</c>),
@@ -30,12 +38,12 @@ internal sealed class GradientCalls
 
     /// <summary>True when calling <paramref name="method"/> clips: it is a clipping method, or a source method that reaches one.</summary>
     public bool IsClippingMethod(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
-        symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods) || ReachesClipping(method, options, cancellationToken);
+        Symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods) || ReachesClipping(method, options, cancellationToken);
 
     /// <summary>The threshold operation of <c>clip_grad_norm_</c>/<c>clip_grad_value_</c> (its second argument), or null for other clipping.</summary>
     public IOperation? ClipThreshold(IInvocationOperation clip)
     {
-        if (!symbols.IsClipGrad(clip.TargetMethod))
+        if (!Symbols.IsClipGrad(clip.TargetMethod))
         {
             return null;
         }
@@ -55,11 +63,11 @@ internal sealed class GradientCalls
     public bool IsGradientClearing(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
         IsDirectGradientClearing(invocation)
         || (SourceBodies.IsSourceMethod(invocation.TargetMethod)
-            && reach.Reaches(invocation.TargetMethod, ReachGoal.GradientClearing, options, IsDirectGradientClearing, cancellationToken));
+            && reach.Reaches(invocation.TargetMethod, ReachGoal.GradientClearing, options, IsDirectGradientClearing, ClearingNames, cancellationToken));
 
     /// <summary><c>Tensor.backward()</c>, or a call of a source method that reaches one.</summary>
     public bool RunsBackward(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
-        IsBackward(invocation) || reach.Reaches(invocation.TargetMethod, ReachGoal.Backward, options, IsBackward, cancellationToken);
+        IsBackward(invocation) || reach.Reaches(invocation.TargetMethod, ReachGoal.Backward, options, IsBackward, BackwardNames, cancellationToken);
 
     /// <summary>True when <paramref name="root"/> runs backward(), directly or through source helpers.</summary>
     public bool Trains(IOperation root, CancellationToken cancellationToken) => reach.OperationReaches(root, IsBackward, cancellationToken);
@@ -67,33 +75,34 @@ internal sealed class GradientCalls
     /// <summary><c>detach()</c>/<c>detach_()</c>, a configured detach method, or a source method that reaches one.</summary>
     public bool IsDetaching(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
         IsDetachMethod(invocation.TargetMethod, options)
-        || reach.Reaches(invocation.TargetMethod, ReachGoal.Detaching, options, i => IsDetachMethod(i.TargetMethod, options), cancellationToken);
+        || reach.Reaches(invocation.TargetMethod, ReachGoal.Detaching, options, i => IsDetachMethod(i.TargetMethod, options), options.DetachNames is { } names ? [.. DetachNames, .. names] : null, cancellationToken);
 
     /// <summary>True when calling the source method <paramref name="method"/> runs an in-place <c>detach_()</c>.</summary>
     public bool DetachesInPlace(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
-        reach.Reaches(method, ReachGoal.InPlaceDetaching, options, i => i.TargetMethod.Name == "detach_" && symbols.IsDetach(i.TargetMethod), cancellationToken);
+        reach.Reaches(method, ReachGoal.InPlaceDetaching, options, i => i.TargetMethod.Name == "detach_" && Symbols.IsDetach(i.TargetMethod), InPlaceDetachNames, cancellationToken);
 
     public bool IsDetachMethod(IMethodSymbol method, GradientDiagnosticsOptions options) =>
-        symbols.IsDetach(method) || GradientDiagnosticsOptions.Matches(method, options.DetachMethods);
+        Symbols.IsDetach(method) || GradientDiagnosticsOptions.Matches(method, options.DetachMethods);
 
-    private bool IsBackward(IInvocationOperation invocation) => symbols.IsBackward(invocation.TargetMethod);
+    private bool IsBackward(IInvocationOperation invocation) => Symbols.IsBackward(invocation.TargetMethod);
 
     private bool ReachesClipping(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
-        SourceBodies.IsSourceMethod(method) && reach.Reaches(method, ReachGoal.Clipping, options, invocation => IsDirectClipping(invocation, options), cancellationToken);
+        SourceBodies.IsSourceMethod(method)
+        && reach.Reaches(method, ReachGoal.Clipping, options, invocation => IsDirectClipping(invocation, options), options.ClippingNames is { } names ? [.. ClippingNames, .. names] : null, cancellationToken);
 
     private bool IsDirectClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options) =>
-        symbols.IsClipGrad(invocation.TargetMethod)
+        Symbols.IsClipGrad(invocation.TargetMethod)
         || GradientDiagnosticsOptions.Matches(invocation.TargetMethod, options.ClippingMethods)
         || (invocation.TargetMethod.Name is "clamp_" or "clip_" or "mul_" or "div_" && IsOnGradient(invocation));
 
     /// <summary><c>optimizer.zero_grad()</c>, <c>module.zero_grad()</c>, or <c>p.grad.zero_()</c> / <c>p.grad?.zero_()</c>.</summary>
     private bool IsDirectGradientClearing(IInvocationOperation invocation) =>
-        symbols.IsZeroGrad(invocation.TargetMethod) || (invocation.TargetMethod.Name == "zero_" && IsOnGradient(invocation));
+        Symbols.IsZeroGrad(invocation.TargetMethod) || (invocation.TargetMethod.Name == "zero_" && IsOnGradient(invocation));
 
     /// <summary>True for a Tensor method called on a parameter's gradient: <c>p.grad.m(…)</c> or <c>p.grad?.m(…)</c>.</summary>
     private bool IsOnGradient(IInvocationOperation invocation)
     {
-        if (invocation.Instance is null || !symbols.IsTensor(invocation.TargetMethod.ContainingType))
+        if (invocation.Instance is null || !Symbols.IsTensor(invocation.TargetMethod.ContainingType))
         {
             return false;
         }
@@ -104,6 +113,6 @@ internal sealed class GradientCalls
             receiver = conditional.Operation.WithoutConversions();
         }
 
-        return receiver is IPropertyReferenceOperation { Property.Name: "grad" } property && symbols.IsTensor(property.Property.ContainingType);
+        return receiver is IPropertyReferenceOperation { Property.Name: "grad" } property && Symbols.IsTensor(property.Property.ContainingType);
     }
 }

@@ -28,18 +28,23 @@ internal sealed class HelperReach
     public const int DefaultMaxDepth = 4;
 
     private readonly SourceBodies bodies;
+    private readonly SourceSearch search;
     private readonly ConcurrentDictionary<(IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options), bool> answers = new(Comparer.Instance);
 
-    public HelperReach(SourceBodies bodies)
+    public HelperReach(SourceBodies bodies, SourceSearch search)
     {
         this.bodies = bodies;
+        this.search = search;
     }
 
     /// <summary>
     /// True when <paramref name="method"/>'s body, or a source method it calls (up to <see cref="DefaultMaxDepth"/> calls
-    /// deep), contains an invocation for which <paramref name="isGoal"/> holds.
+    /// deep), contains an invocation for which <paramref name="isGoal"/> holds. When <paramref name="goalNames"/> is given
+    /// (every invocation <paramref name="isGoal"/> accepts is named one of them), helpers whose text cannot lead to such a
+    /// name are not bound at all.
     /// </summary>
-    public bool Reaches(IMethodSymbol method, ReachGoal goal, GradientDiagnosticsOptions options, Func<IInvocationOperation, bool> isGoal, CancellationToken cancellationToken)
+    public bool Reaches(
+        IMethodSymbol method, ReachGoal goal, GradientDiagnosticsOptions options, Func<IInvocationOperation, bool> isGoal, IReadOnlyCollection<string>? goalNames, CancellationToken cancellationToken)
     {
         if (method.DeclaringSyntaxReferences.IsEmpty)
         {
@@ -52,25 +57,25 @@ internal sealed class HelperReach
             return known;
         }
 
-        var answer = Search(method, isGoal, DefaultMaxDepth, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken);
+        var answer = Search(method, isGoal, goalNames, DefaultMaxDepth, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken);
         answers.TryAdd(key, answer);
         return answer;
     }
 
     /// <summary>True when <paramref name="root"/> contains, directly or through source helpers, an invocation for which <paramref name="isGoal"/> holds.</summary>
     public bool OperationReaches(IOperation root, Func<IInvocationOperation, bool> isGoal, CancellationToken cancellationToken, int maxDepth = DefaultMaxDepth) =>
-        SearchOperation(root, isGoal, maxDepth, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken);
+        SearchOperation(root, isGoal, goalNames: null, maxDepth, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken);
 
-    private bool Search(IMethodSymbol method, Func<IInvocationOperation, bool> isGoal, int depth, HashSet<IMethodSymbol> visited, CancellationToken cancellationToken)
+    private bool Search(IMethodSymbol method, Func<IInvocationOperation, bool> isGoal, IReadOnlyCollection<string>? goalNames, int depth, HashSet<IMethodSymbol> visited, CancellationToken cancellationToken)
     {
-        if (depth < 0 || !visited.Add(method.OriginalDefinition))
+        if (depth < 0 || !visited.Add(method.OriginalDefinition) || (goalNames is not null && !search.MayReach(method, goalNames, cancellationToken)))
         {
             return false;
         }
 
         foreach (var body in bodies.Of(method, cancellationToken))
         {
-            if (SearchOperation(body, isGoal, depth, visited, cancellationToken))
+            if (SearchOperation(body, isGoal, goalNames, depth, visited, cancellationToken))
             {
                 return true;
             }
@@ -79,13 +84,13 @@ internal sealed class HelperReach
         return false;
     }
 
-    private bool SearchOperation(IOperation root, Func<IInvocationOperation, bool> isGoal, int depth, HashSet<IMethodSymbol> visited, CancellationToken cancellationToken)
+    private bool SearchOperation(IOperation root, Func<IInvocationOperation, bool> isGoal, IReadOnlyCollection<string>? goalNames, int depth, HashSet<IMethodSymbol> visited, CancellationToken cancellationToken)
     {
         foreach (var invocation in root.Invocations())
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (isGoal(invocation)
-                || (depth > 0 && !invocation.TargetMethod.DeclaringSyntaxReferences.IsEmpty && Search(invocation.TargetMethod, isGoal, depth - 1, visited, cancellationToken)))
+                || (depth > 0 && !invocation.TargetMethod.DeclaringSyntaxReferences.IsEmpty && Search(invocation.TargetMethod, isGoal, goalNames, depth - 1, visited, cancellationToken)))
             {
                 return true;
             }

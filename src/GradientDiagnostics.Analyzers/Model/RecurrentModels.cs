@@ -18,20 +18,22 @@ internal sealed class RecurrentModels
 {
     private const int MaxResolutionDepth = 3;
 
-    private readonly TorchSharpSymbols symbols;
+    private readonly TrainingProgram program;
     private readonly SourceBodies bodies;
     private readonly HelperReach reach;
     private readonly ConcurrentDictionary<ITypeSymbol, bool> recurrentTypes = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<ISymbol, ImmutableArray<IOperation>> memberValues = new(SymbolEqualityComparer.Default);
     private readonly System.Lazy<ImmutableArray<INamedTypeSymbol>> sourceModuleTypes;
 
-    public RecurrentModels(Compilation compilation, TorchSharpSymbols symbols, SourceBodies bodies, HelperReach reach)
+    public RecurrentModels(Compilation compilation, TrainingProgram program, SourceBodies bodies, HelperReach reach)
     {
-        this.symbols = symbols;
+        this.program = program;
         this.bodies = bodies;
         this.reach = reach;
         sourceModuleTypes = new(() => SourceModuleTypes(compilation), LazyThreadSafetyMode.PublicationOnly);
     }
+
+    private TorchSharpSymbols Symbols => program.Symbols;
 
     /// <summary>
     /// True when the type is a TorchSharp recurrent module, a module whose fields/properties (transitively, through source
@@ -108,8 +110,8 @@ internal sealed class RecurrentModels
         {
             var arguments = value switch
             {
-                IInvocationOperation factory when factory.TargetMethod.IsStatic && symbols.IsOptimizer(factory.TargetMethod.ReturnType) => factory.Arguments,
-                IObjectCreationOperation creation when symbols.IsOptimizer(creation.Type) => creation.Arguments,
+                IInvocationOperation factory when factory.TargetMethod.IsStatic && Symbols.IsOptimizer(factory.TargetMethod.ReturnType) => factory.Arguments,
+                IObjectCreationOperation creation when Symbols.IsOptimizer(creation.Type) => creation.Arguments,
                 _ => ImmutableArray<IArgumentOperation>.Empty,
             };
 
@@ -117,7 +119,7 @@ internal sealed class RecurrentModels
             {
                 // The parameter list, not a module handed to a user factory such as CreateOptimizer(model).
                 if (argument.ArgumentKind == ArgumentKind.Explicit && argument.Parameter is { } parameter
-                    && (parameter.Ordinal == 0 || parameter.Name == "parameters") && !symbols.IsModule(parameter.Type))
+                    && (parameter.Ordinal == 0 || parameter.Name == "parameters") && !Symbols.IsModule(parameter.Type))
                 {
                     result.Add(argument.Value.WithoutConversions());
                 }
@@ -129,7 +131,7 @@ internal sealed class RecurrentModels
 
     /// <summary>A call (<c>call</c>/<c>forward</c>) of a module that contains a recurrent module.</summary>
     public bool IsRecurrentCall(IInvocationOperation invocation, CancellationToken cancellationToken) =>
-        symbols.IsModuleInvocation(invocation.TargetMethod)
+        Symbols.IsModuleInvocation(invocation.TargetMethod)
         && invocation.Instance is { } instance
         && ContainsRecurrentModule(instance.WithoutConversions().Type, cancellationToken);
 
@@ -172,11 +174,11 @@ internal sealed class RecurrentModels
         {
             if (operation is IInvocationOperation { Instance: { } instance } invocation
                 && invocation.TargetMethod.Name is "parameters" or "named_parameters"
-                && symbols.IsModule(invocation.TargetMethod.ContainingType))
+                && Symbols.IsModule(invocation.TargetMethod.ContainingType))
             {
                 yield return instance.WithoutConversions();
             }
-            else if (depth < MaxResolutionDepth && operation is ILocalReferenceOperation local && !symbols.IsModule(local.Type))
+            else if (depth < MaxResolutionDepth && operation is ILocalReferenceOperation local && !Symbols.IsModule(local.Type))
             {
                 // var parameters = model.parameters().Concat(head.parameters()); optim.Adam(parameters)
                 foreach (var value in ResolveValues(root, local, cancellationToken))
@@ -203,7 +205,7 @@ internal sealed class RecurrentModels
         foreach (var value in values)
         {
             if (ContainsRecurrentModule(value.Type, cancellationToken)
-                || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && symbols.IsRecurrentModule(v.Type)))
+                || value.DescendantsAndSelf().Any(v => v is IInvocationOperation or IObjectCreationOperation && Symbols.IsRecurrentModule(v.Type)))
             {
                 return true;
             }
@@ -257,7 +259,7 @@ internal sealed class RecurrentModels
     /// <summary>Only the answer for the type asked about is cached: answers for types met on a cycle are partial.</summary>
     private bool Compute(ITypeSymbol type, HashSet<ITypeSymbol> visiting, CancellationToken cancellationToken)
     {
-        if (symbols.IsRecurrentModule(type))
+        if (Symbols.IsRecurrentModule(type))
         {
             return true;
         }
@@ -286,7 +288,7 @@ internal sealed class RecurrentModels
                     }
                 }
 
-                return named.IsAbstract && named.TypeKind == TypeKind.Class && symbols.IsModule(named) && EverySubclassIsRecurrent(named, visiting, cancellationToken);
+                return named.IsAbstract && named.TypeKind == TypeKind.Class && Symbols.IsModule(named) && EverySubclassIsRecurrent(named, visiting, cancellationToken);
             default:
                 return false;
         }
@@ -310,7 +312,7 @@ internal sealed class RecurrentModels
 
             // A submodule declared as nn.Module<Tensor, Tensor> is judged by what its type assigns to it.
             if (Compute(memberType, visiting, cancellationToken)
-                || (!IsConcreteClass(memberType) && symbols.IsModule(memberType)
+                || (!IsConcreteClass(memberType) && Symbols.IsModule(memberType)
                     && ValuesOf(member, cancellationToken).Any(value => value.Type is { } valueType && Compute(valueType, visiting, cancellationToken))))
             {
                 return true;

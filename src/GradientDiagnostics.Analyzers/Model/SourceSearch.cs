@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -17,11 +20,18 @@ namespace GradientDiagnostics.Analyzers;
 /// </summary>
 internal sealed class SourceSearch
 {
+    // Syntax of an unchanged file is shared by every compilation an IDE makes while the user types elsewhere.
+    private static readonly ConditionalWeakTable<SyntaxTree, MethodDeclarationSyntax[]> MethodDeclarations = new();
+
     private readonly Compilation compilation;
+    private readonly Lazy<HashSet<string>> methodsByName;
+    private readonly ConcurrentDictionary<string, ReachMemo> reachMemos = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start), string[]> invokedNames = new();
 
     public SourceSearch(Compilation compilation)
     {
         this.compilation = compilation;
+        methodsByName = new Lazy<HashSet<string>>(IndexMethods, LazyThreadSafetyMode.PublicationOnly);
     }
 
     /// <summary>The files whose text holds one of <paramref name="words"/> as a whole word.</summary>
@@ -108,6 +118,131 @@ internal sealed class SourceSearch
         return words;
     }
 
+    /// <summary>
+    /// False only when calling <paramref name="method"/> certainly reaches no invocation named in <paramref name="names"/>:
+    /// its text holds none of them and invokes no method declared in source by that name (so the semantic search, which
+    /// follows invocations only, has nowhere to go). Lets a search skip binding a helper that cannot matter; a true answer
+    /// is settled by binding the helper. Kept per name set and declaration.
+    /// </summary>
+    public bool MayReach(IMethodSymbol method, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    {
+        var memo = reachMemos.GetOrAdd(string.Join(",", names), _ => new ReachMemo(names));
+        foreach (var reference in method.OriginalDefinition.DeclaringSyntaxReferences)
+        {
+            // Red nodes of large lists are held weakly, so a declaration is known by its place, not by its node.
+            var place = (reference.SyntaxTree, reference.Span.Start);
+            if (memo.Answers.GetOrAdd(place, _ => MayReach(reference.GetSyntax(cancellationToken), names, cancellationToken)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool MayReach(SyntaxNode declaration, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    {
+        var text = declaration.SyntaxTree.GetText(cancellationToken);
+        var body = BodySpan(declaration);
+        return Mentions(text, body, names)
+            || invokedNames.GetOrAdd((declaration.SyntaxTree, declaration.SpanStart), _ => Invoked(text, body)).Any(methodsByName.Value.Contains);
+    }
+
+    /// <summary>What a declaration runs: its body (without its own name, which is followed by its parameter list), or all of it.</summary>
+    private static TextSpan BodySpan(SyntaxNode declaration) => declaration switch
+    {
+        BaseMethodDeclarationSyntax { Body: { } body } => body.Span,
+        BaseMethodDeclarationSyntax { ExpressionBody: { } arrow } => arrow.Span,
+        LocalFunctionStatementSyntax { Body: { } body } => body.Span,
+        LocalFunctionStatementSyntax { ExpressionBody: { } arrow } => arrow.Span,
+        _ => declaration.Span,
+    };
+
+    /// <summary>
+    /// False only when <paramref name="method"/> certainly feeds no recurrent state into a module: none of its invocations is a
+    /// <c>call</c>/<c>forward</c> with a state argument (a second argument) or a method declared in source (which could). Read
+    /// from syntax, so a helper that cannot pass state is never bound to find out.
+    /// </summary>
+    public bool MayPassState(IMethodSymbol method, CancellationToken cancellationToken)
+    {
+        foreach (var reference in method.OriginalDefinition.DeclaringSyntaxReferences)
+        {
+            var declaration = reference.GetSyntax(cancellationToken);
+            foreach (var invocation in declaration.DescendantNodes(BodySpan(declaration)).OfType<InvocationExpressionSyntax>())
+            {
+                var name = invocation.Expression switch
+                {
+                    MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
+                    SimpleNameSyntax simple => simple.Identifier.ValueText,
+                    MemberBindingExpressionSyntax binding => binding.Name.Identifier.ValueText,
+                    _ => null,
+                };
+                if (name is null || (name is "call" or "forward" ? invocation.ArgumentList.Arguments.Count >= 2 : methodsByName.Value.Contains(name)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The names of the methods declared in source, from the syntax of each file (nothing is bound).</summary>
+    private HashSet<string> IndexMethods()
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            foreach (var method in MethodDeclarations.GetValue(tree, DeclaredMethods))
+            {
+                names.Add(method.Identifier.ValueText);
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>The method declarations of a file, found without descending into member bodies.</summary>
+    private static MethodDeclarationSyntax[] DeclaredMethods(SyntaxTree tree) =>
+        tree.GetRoot().DescendantNodes(descendIntoChildren: node => node is CompilationUnitSyntax or BaseNamespaceDeclarationSyntax or TypeDeclarationSyntax)
+            .OfType<MethodDeclarationSyntax>()
+            .ToArray();
+
+    /// <summary>The distinct names invoked in a span of text: identifiers followed by <c>(</c> or a generic argument list.</summary>
+    private static string[] Invoked(SourceText text, TextSpan span)
+    {
+        var words = new HashSet<string>(StringComparer.Ordinal);
+        var end = span.End;
+        for (var at = span.Start; at < end; at++)
+        {
+            if (!IsIdentifierStart(text[at]) || (at > span.Start && IsIdentifierPart(text[at - 1])))
+            {
+                continue;
+            }
+
+            var wordEnd = at + 1;
+            while (wordEnd < end && IsIdentifierPart(text[wordEnd]))
+            {
+                wordEnd++;
+            }
+
+            var next = wordEnd;
+            while (next < end && char.IsWhiteSpace(text[next]))
+            {
+                next++;
+            }
+
+            if (next < end && text[next] is '(' or '<')
+            {
+                words.Add(text.ToString(TextSpan.FromBounds(at, wordEnd)));
+            }
+
+            at = wordEnd - 1;
+        }
+
+        return words.ToArray();
+    }
+
     /// <summary>True when the text in <paramref name="span"/> holds one of <paramref name="words"/> as a whole word (or a unicode escape).</summary>
     public static bool Mentions(SourceText text, TextSpan span, IReadOnlyCollection<string> words)
     {
@@ -181,4 +316,17 @@ internal sealed class SourceSearch
         INamedTypeSymbol named => types.Contains(named.OriginalDefinition) || named.TypeArguments.Any(argument => Mentions(argument, types)),
         _ => false,
     };
+
+    /// <summary>The answers of <see cref="MayReach(IMethodSymbol, IReadOnlyCollection{string}, CancellationToken)"/> for one set of names.</summary>
+    private sealed class ReachMemo
+    {
+        public ReachMemo(IReadOnlyCollection<string> names)
+        {
+            Names = names;
+        }
+
+        public IReadOnlyCollection<string> Names { get; }
+
+        public ConcurrentDictionary<(SyntaxTree Tree, int Start), bool> Answers { get; } = new();
+    }
 }

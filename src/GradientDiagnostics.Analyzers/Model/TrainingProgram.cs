@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
@@ -20,19 +21,22 @@ namespace GradientDiagnostics.Analyzers;
 internal sealed class TrainingProgram
 {
     private static readonly ConditionalWeakTable<Compilation, StrongBox<TrainingProgram?>> Programs = new();
+    private static readonly string[] BackwardName = ["backward"];
 
     private readonly ConcurrentDictionary<(SyntaxNode Root, GradientDiagnosticsOptions Options), StrongBox<TrainingMethod?>> trainingMethods = new();
     private readonly ConcurrentDictionary<(IMethodSymbol Method, GradientDiagnosticsOptions Options), StrongBox<IInvocationOperation?>> unclearedSteps = new(MethodOptionsComparer.Instance);
 
-    private TrainingProgram(Compilation compilation, TorchSharpSymbols symbols)
+    private readonly Lazy<TorchSharpSymbols> symbols;
+
+    private TrainingProgram(Compilation compilation)
     {
         Compilation = compilation;
-        Symbols = symbols;
+        symbols = new Lazy<TorchSharpSymbols>(() => TorchSharpSymbols.Resolve(compilation), LazyThreadSafetyMode.PublicationOnly);
         Bodies = new SourceBodies(compilation);
-        Reach = new HelperReach(Bodies);
-        Calls = new GradientCalls(symbols, Reach);
-        Models = new RecurrentModels(compilation, symbols, Bodies, Reach);
         Search = new SourceSearch(compilation);
+        Reach = new HelperReach(Bodies, Search);
+        Calls = new GradientCalls(this, Reach);
+        Models = new RecurrentModels(compilation, this, Bodies, Reach);
         TrainingCallSites = new TrainingCallSites(this);
         StateCarries = new StateCarries(this);
         ModuleUse = new ModuleUse(this);
@@ -56,7 +60,8 @@ internal sealed class TrainingProgram
     /// <summary>GD0003/GD0004: whether a recurrent module is explicitly initialised on every path that creates it.</summary>
     public ModuleInitialization Initialization { get; }
 
-    public TorchSharpSymbols Symbols { get; }
+    /// <summary>TorchSharp's types, resolved when a rule first needs them (by then the compiler has bound the references).</summary>
+    public TorchSharpSymbols Symbols => symbols.Value;
 
     public SourceBodies Bodies { get; }
 
@@ -70,7 +75,7 @@ internal sealed class TrainingProgram
 
     /// <summary>The compilation's model; null when it does not reference TorchSharp (no rule registers anything then).</summary>
     public static TrainingProgram? For(Compilation compilation) =>
-        Programs.GetValue(compilation, c => new StrongBox<TrainingProgram?>(TorchSharpSymbols.TryCreate(c) is { } symbols ? new TrainingProgram(c, symbols) : null)).Value;
+        Programs.GetValue(compilation, c => new StrongBox<TrainingProgram?>(TorchSharpSymbols.IsReferenced(c) ? new TrainingProgram(c) : null)).Value;
 
     /// <summary>True when the compilation references an assembly of that name (e.g. <c>GradientDiagnostics.Runtime</c>).</summary>
     public bool References(string assemblyName) => Compilation.ReferencedAssemblyNames.Any(identity => identity.Name == assemblyName);
@@ -108,7 +113,9 @@ internal sealed class TrainingProgram
     public IInvocationOperation? UnclearedStepOf(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
         SourceBodies.IsSourceMethod(method)
             ? unclearedSteps.GetOrAdd((method.OriginalDefinition, options), key => new StrongBox<IInvocationOperation?>(
-                TrainingMethods.UnclearedStep(this, key.Method, key.Options, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken))).Value
+                Search.MayReach(key.Method, BackwardName, cancellationToken)
+                    ? TrainingMethods.UnclearedStep(this, key.Method, key.Options, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken)
+                    : null)).Value
             : null;
 
     /// <summary>The invocations of TorchSharp recurrent modules (<c>call</c> or <c>forward</c>) in the body of <paramref name="operation"/>.</summary>

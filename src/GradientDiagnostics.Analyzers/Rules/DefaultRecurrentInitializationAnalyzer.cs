@@ -20,30 +20,21 @@ public sealed class DefaultRecurrentInitializationAnalyzer : GradientDiagnostics
         DiagnosticDescriptors.DefaultGatedRnnInitialization);
 
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
-        context.RegisterOperationAction(
-            operation =>
+        RegisterRecurrentModuleCreationAction(context, program, (symbol, creation, member, options) =>
+        {
+            if (program.Initialization.FindUninitializedPath(creation, member, options, symbol.CancellationToken) is not { } uncovered
+                || !program.ModuleUse.IsWhereDecided(creation, member, options, symbol.CancellationToken))
             {
-                var symbols = program.Symbols;
-                if (RecurrentModuleCreation.TryCreate(operation.Operation, symbols) is not { } creation)
-                {
-                    return;
-                }
+                return;
+            }
 
-                var options = TrainingProgram.Options(operation.Options, operation.Operation.Syntax.SyntaxTree);
-                if (!program.ModuleUse.IsWhereDecided(creation, operation.ContainingSymbol, options, operation.CancellationToken)
-                    || program.Initialization.FindUninitializedPath(creation, operation.ContainingSymbol, options, operation.CancellationToken) is not { } uncovered)
-                {
-                    return;
-                }
-
-                var vanilla = symbols.IsVanillaRecurrentModule(creation.ModuleType);
-                var descriptor = vanilla ? DiagnosticDescriptors.DefaultVanillaRnnInitialization : DiagnosticDescriptors.DefaultGatedRnnInitialization;
-                var arguments = vanilla
-                    ? new object[] { creation.DisplayName }
-                    : new object[] { creation.DisplayName, symbols.IsLstmModule(creation.ModuleType) ? " and a forget-gate bias of 1" : string.Empty };
-                var constructors = uncovered.Constructors.SelectMany(constructor => constructor.Locations.Where(location => location.IsInSource).Take(1));
-                operation.ReportDiagnostic(Diagnostic.Create(descriptor, operation.Operation.Syntax.GetLocation(), constructors, arguments));
-            },
-            OperationKind.Invocation,
-            OperationKind.ObjectCreation);
+            var symbols = program.Symbols;
+            var vanilla = symbols.IsVanillaRecurrentModule(creation.ModuleType);
+            var descriptor = vanilla ? DiagnosticDescriptors.DefaultVanillaRnnInitialization : DiagnosticDescriptors.DefaultGatedRnnInitialization;
+            var arguments = vanilla
+                ? new object[] { creation.DisplayName }
+                : new object[] { creation.DisplayName, symbols.IsLstmModule(creation.ModuleType) ? " and a forget-gate bias of 1" : string.Empty };
+            var constructors = uncovered.Constructors.SelectMany(constructor => constructor.Locations.Where(location => location.IsInSource).Take(1));
+            symbol.ReportDiagnostic(Diagnostic.Create(descriptor, creation.Operation.Syntax.GetLocation(), constructors, arguments));
+        });
 }

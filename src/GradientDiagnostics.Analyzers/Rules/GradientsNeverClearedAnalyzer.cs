@@ -57,11 +57,14 @@ public sealed class GradientsNeverClearedAnalyzer : GradientDiagnosticsAnalyzer
         }
 
         var options = TrainingProgram.Options(context.Options, call.Syntax.SyntaxTree);
-        var bodyCalls = loop.Body.Invocations().ToList();
+        if (program.UnclearedStepOf(call.TargetMethod, options, context.CancellationToken) is not { } helperStep)
+        {
+            return;
+        }
 
         // A loop that steps an optimizer itself is a training loop judged at its own step().
+        var bodyCalls = loop.Body.Invocations().ToList();
         if (bodyCalls.Any(other => program.Symbols.IsOptimizerStep(other.TargetMethod))
-            || program.UnclearedStepOf(call.TargetMethod, options, context.CancellationToken) is not { } helperStep
             || bodyCalls.Any(other => program.Calls.IsGradientClearing(other, options, context.CancellationToken)))
         {
             return;

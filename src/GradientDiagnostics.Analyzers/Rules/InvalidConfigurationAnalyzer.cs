@@ -37,7 +37,7 @@ public sealed class InvalidConfigurationAnalyzer : DiagnosticAnalyzer
         context.RegisterCompilationStartAction(start =>
         {
             // Options only change what the rules do, and the rules register nothing without TorchSharp.
-            if (TorchSharpSymbols.TryCreate(start.Compilation) is null)
+            if (!TorchSharpSymbols.IsReferenced(start.Compilation))
             {
                 return;
             }

@@ -14,24 +14,15 @@ public sealed class VanillaRnnInsteadOfGatedCellAnalyzer : GradientDiagnosticsAn
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(DiagnosticDescriptors.VanillaRnnInsteadOfGatedCell);
 
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
-        context.RegisterOperationAction(
-            operation =>
+        RegisterRecurrentModuleCreationAction(context, program, (symbol, creation, member, options) =>
+        {
+            var symbols = program.Symbols;
+            if (!symbols.IsVanillaRecurrentModule(creation.ModuleType) || !program.ModuleUse.IsWhereDecided(creation, member, options, symbol.CancellationToken))
             {
-                var symbols = program.Symbols;
-                if (RecurrentModuleCreation.TryCreate(operation.Operation, symbols) is not { } creation
-                    || !symbols.IsVanillaRecurrentModule(creation.ModuleType)
-                    || !program.ModuleUse.IsWhereDecided(creation, operation.ContainingSymbol, TrainingProgram.Options(operation.Options, operation.Operation.Syntax.SyntaxTree), operation.CancellationToken))
-                {
-                    return;
-                }
+                return;
+            }
 
-                var gated = SymbolEqualityComparer.Default.Equals(creation.ModuleType, symbols.RnnCell) ? "nn.GRUCell or nn.LSTMCell" : "nn.GRU or nn.LSTM";
-                operation.ReportDiagnostic(Diagnostic.Create(
-                    DiagnosticDescriptors.VanillaRnnInsteadOfGatedCell,
-                    operation.Operation.Syntax.GetLocation(),
-                    creation.DisplayName,
-                    gated));
-            },
-            OperationKind.Invocation,
-            OperationKind.ObjectCreation);
+            var gated = SymbolEqualityComparer.Default.Equals(creation.ModuleType, symbols.RnnCell) ? "nn.GRUCell or nn.LSTMCell" : "nn.GRU or nn.LSTM";
+            symbol.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.VanillaRnnInsteadOfGatedCell, creation.Operation.Syntax.GetLocation(), creation.DisplayName, gated));
+        });
 }

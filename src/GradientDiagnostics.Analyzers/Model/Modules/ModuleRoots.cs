@@ -9,6 +9,8 @@ namespace GradientDiagnostics.Analyzers;
 /// <summary>The body being scanned and what its <c>this</c> and parameters stand for at the call that led there.</summary>
 internal sealed class ModuleScope
 {
+    private readonly Dictionary<ILocalSymbol, List<AssignedValue>> values = new(SymbolEqualityComparer.Default);
+
     public ModuleScope(IOperation body, ModuleRoot @this, Dictionary<IParameterSymbol, ModuleRoot> parameters, INamedTypeSymbol? containingType)
     {
         Body = body;
@@ -24,6 +26,17 @@ internal sealed class ModuleScope
     public Dictionary<IParameterSymbol, ModuleRoot> Parameters { get; }
 
     public INamedTypeSymbol? ContainingType { get; }
+
+    /// <summary>The values assigned to a local of the body, found once per local (init loops resolve the same local many times).</summary>
+    public List<AssignedValue> ValuesOf(ILocalSymbol local)
+    {
+        if (!values.TryGetValue(local, out var assigned))
+        {
+            values.Add(local, assigned = AssignedValues.To(local, Body).ToList());
+        }
+
+        return assigned;
+    }
 }
 
 /// <summary>
@@ -141,7 +154,7 @@ internal sealed class ModuleRoots
             return [holdsModule ? ModuleRoot.Of(local) : ModuleRoot.Unknown];
         }
 
-        foreach (var assigned in AssignedValues.To(local, scope.Body))
+        foreach (var assigned in scope.ValuesOf(local))
         {
             if (assigned.Kind == AssignmentKind.CoalesceAssignment
                 || (assigned.Kind == AssignmentKind.Pattern && assigned.Origin is IDeclarationPatternOperation pattern && ExcludesRecurrentModules(pattern.MatchedType)))

@@ -51,8 +51,14 @@ internal sealed class StateCallSummaries
     public StateCall? GetStateCall(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken, int depth = MaxDepth)
     {
         var method = invocation.TargetMethod;
+        var isModuleCall = method.Name is "call" or "forward";
+        if (!isModuleCall && method.DeclaringSyntaxReferences.IsEmpty)
+        {
+            return null;
+        }
+
         var receiverType = invocation.Instance?.Type;
-        if (method.Name is "call" or "forward" && Symbols.IsRecurrentModule(receiverType))
+        if (isModuleCall && Symbols.IsRecurrentModule(receiverType))
         {
             var state = invocation.Arguments.Where(a => a.Parameter?.Ordinal == 1 && a.ArgumentKind != ArgumentKind.DefaultValue).Select(a => a.Value).ToImmutableArray();
             return new StateCall(state, RecurrentStateParts(receiverType!), ModuleName(invocation));
@@ -65,8 +71,9 @@ internal sealed class StateCallSummaries
 
         var target = method.Name == "call" && Symbols.IsModule(receiverType) ? FindSourceForward(receiverType, method.Parameters.Length) : method;
 
-        // Only a method that takes and returns tensors can pass a recurrent state through.
-        if (target is null || target.DeclaringSyntaxReferences.IsEmpty || !HoldsTensors(target.ReturnType) || !target.Parameters.Any(p => HoldsTensors(p.Type)))
+        // Only a method that takes and returns tensors, and calls a module with a state, can pass a recurrent state through.
+        if (target is null || target.DeclaringSyntaxReferences.IsEmpty || !HoldsTensors(target.ReturnType) || !target.Parameters.Any(p => HoldsTensors(p.Type))
+            || !program.Search.MayPassState(target, cancellationToken))
         {
             return null;
         }

@@ -47,7 +47,8 @@ internal sealed class StateCarries
     public IEnumerable<StateCarry> Find(IOperation body, System.Func<ControlFlowGraph> graphOfBody, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
     {
         var knowledge = new StateKnowledge(program, options, cancellationToken);
-        if (!body.Invocations().Any(invocation => knowledge.GetStateCall(invocation) is { StateArguments.IsEmpty: false }))
+        if (!body.Invocations().Any(invocation => knowledge.GetStateCall(invocation) is { StateArguments.IsEmpty: false })
+            || !MayCarryAcrossBackward(body, knowledge))
         {
             return [];
         }
@@ -56,4 +57,35 @@ internal sealed class StateCarries
             .Select(found => new StateCarry(found.State, StateCarryFixAnchor.Find(found.State, found.Graph, knowledge, cancellationToken)))
             .ToList();
     }
+
+    /// <summary>
+    /// A state is fed back after a backward() only when the body runs one, or stores into a place that outlives the call
+    /// (a field, a property, a member of an argument, a ref parameter) or captures state in a lambda or local function.
+    /// A hand-unrolled cell loop in a module's forward does none of these: its state never ages, and needs no graph.
+    /// </summary>
+    private static bool MayCarryAcrossBackward(IOperation body, StateKnowledge knowledge)
+    {
+        foreach (var operation in body.Descendants())
+        {
+            switch (operation)
+            {
+                case IAnonymousFunctionOperation or ILocalFunctionOperation:
+                case IInvocationOperation invocation when knowledge.RunsBackward(invocation):
+                case ISimpleAssignmentOperation assignment when OutlivesTheCall(assignment.Target):
+                case IDeconstructionAssignmentOperation deconstruction when deconstruction.Target.DescendantsAndSelf().Any(OutlivesTheCall):
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool OutlivesTheCall(IOperation target) => target.WithoutConversions() switch
+    {
+        IFieldReferenceOperation field => !field.Field.ContainingType.IsTupleType || (field.Instance is { } tuple && OutlivesTheCall(tuple)),
+        IPropertyReferenceOperation property => property.Property.IsIndexer ? property.Instance is { } collection && !(collection.WithoutConversions() is ILocalReferenceOperation) : true,
+        IArrayElementReferenceOperation element => !(element.ArrayReference.WithoutConversions() is ILocalReferenceOperation),
+        IParameterReferenceOperation parameter => parameter.Parameter.RefKind is RefKind.Ref or RefKind.Out,
+        _ => false,
+    };
 }
