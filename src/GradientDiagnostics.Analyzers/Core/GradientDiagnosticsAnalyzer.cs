@@ -13,6 +13,9 @@ namespace GradientDiagnostics.Analyzers;
 /// </summary>
 public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
 {
+    private static readonly string[] RecurrentFactoryNames = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"];
+    private static readonly string[] BackwardName = ["backward"];
+
     public sealed override void Initialize(AnalysisContext context)
     {
         context.EnableConcurrentExecution();
@@ -29,48 +32,85 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
     /// <summary>Registers the rule's actions for a compilation that references TorchSharp.</summary>
     private protected abstract void Register(CompilationStartAnalysisContext context, TrainingProgram program);
 
-    /// <summary>Runs <paramref name="action"/> once for every body of the compilation that forms training steps.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> once for every body of the compilation that forms training steps, when the type declaring
+    /// it has been analysed: the driver has bound the type's other members by then, so following the body's calls into them
+    /// (a local Evaluate, a per-batch helper) never binds a body ahead of the driver. A type whose text never says backward
+    /// has no training step and is not watched at all.
+    /// </summary>
     private protected static void RegisterTrainingMethodAction(
-        CompilationStartAnalysisContext context, TrainingProgram program, Action<OperationBlockAnalysisContext, TrainingMethod> action) =>
-        context.RegisterOperationBlockAction(block =>
-        {
-            foreach (var root in Roots(block))
+        CompilationStartAnalysisContext context, TrainingProgram program, Action<SymbolAnalysisContext, TrainingMethod> action) =>
+        RegisterPerTypeAction<IOperation>(
+            context,
+            BackwardName,
+            (start, found) => start.RegisterOperationBlockAction(block =>
             {
-                var options = TrainingProgram.Options(block.Options, root.Syntax.SyntaxTree);
-                if (program.TrainingMethodOf(root, options, block.CancellationToken) is { } method)
+                if (SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, start.Symbol))
                 {
-                    action(block, method);
+                    foreach (var root in Roots(block))
+                    {
+                        found.Enqueue(root);
+                    }
                 }
-            }
-        });
+            }),
+            root => root.Syntax.SpanStart,
+            (end, root) =>
+            {
+                if (program.TrainingMethodOf(root, TrainingProgram.Options(end.Options, root.Syntax.SyntaxTree), end.CancellationToken) is { } method)
+                {
+                    action(end, method);
+                }
+            });
 
     /// <summary>
     /// Runs <paramref name="action"/> for every creation of a TorchSharp recurrent module, once the type that creates it has
-    /// been analysed: judging a module reads its type's constructors and methods, which the driver has bound by then, so the
-    /// judgement never binds a body of that type ahead of the driver.
+    /// been analysed: judging a module reads its type's constructors and methods, which the driver has bound by then. A type
+    /// whose text never names an nn factory (a module is created by one) creates none and is not watched at all.
     /// </summary>
     private protected static void RegisterRecurrentModuleCreationAction(
         CompilationStartAnalysisContext context, TrainingProgram program, Action<SymbolAnalysisContext, RecurrentModuleCreation, ISymbol, GradientDiagnosticsOptions> action) =>
+        RegisterPerTypeAction<(RecurrentModuleCreation Creation, ISymbol Member, GradientDiagnosticsOptions Options)>(
+            context,
+            RecurrentFactoryNames,
+            (start, found) => start.RegisterOperationAction(
+                operation =>
+                {
+                    if (SymbolEqualityComparer.Default.Equals(operation.ContainingSymbol.ContainingType, start.Symbol)
+                        && RecurrentModuleCreation.TryCreate(operation.Operation, program.Symbols) is { } creation)
+                    {
+                        found.Enqueue((creation, operation.ContainingSymbol, TrainingProgram.Options(operation.Options, operation.Operation.Syntax.SyntaxTree)));
+                    }
+                },
+                OperationKind.Invocation,
+                OperationKind.ObjectCreation),
+            item => item.Creation.Operation.Syntax.SpanStart,
+            (end, item) => action(end, item.Creation, item.Member, item.Options));
+
+    /// <summary>
+    /// Collects items while a type's members are analysed and handles them at the type's end, in source order; types whose
+    /// declarations mention none of <paramref name="words"/> are skipped.
+    /// </summary>
+    private static void RegisterPerTypeAction<T>(
+        CompilationStartAnalysisContext context,
+        IReadOnlyCollection<string> words,
+        Action<SymbolStartAnalysisContext, ConcurrentQueue<T>> collect,
+        Func<T, int> position,
+        Action<SymbolAnalysisContext, T> handle) =>
         context.RegisterSymbolStartAction(
             start =>
             {
-                var creations = new ConcurrentQueue<(RecurrentModuleCreation Creation, ISymbol Member, GradientDiagnosticsOptions Options)>();
-                start.RegisterOperationAction(
-                    operation =>
-                    {
-                        if (SymbolEqualityComparer.Default.Equals(operation.ContainingSymbol.ContainingType, start.Symbol)
-                            && RecurrentModuleCreation.TryCreate(operation.Operation, program.Symbols) is { } creation)
-                        {
-                            creations.Enqueue((creation, operation.ContainingSymbol, TrainingProgram.Options(operation.Options, operation.Operation.Syntax.SyntaxTree)));
-                        }
-                    },
-                    OperationKind.Invocation,
-                    OperationKind.ObjectCreation);
+                if (!start.Symbol.DeclaringSyntaxReferences.Any(reference => SourceWords.Mentions(reference.SyntaxTree, reference.Span, words)))
+                {
+                    return;
+                }
+
+                var found = new ConcurrentQueue<T>();
+                collect(start, found);
                 start.RegisterSymbolEndAction(end =>
                 {
-                    foreach (var (creation, member, options) in creations.OrderBy(c => c.Creation.Operation.Syntax.SpanStart))
+                    foreach (var item in found.OrderBy(position))
                     {
-                        action(end, creation, member, options);
+                        handle(end, item);
                     }
                 });
             },

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -18,6 +20,8 @@ internal sealed class GradientCalls
 
     private readonly TrainingProgram program;
     private readonly HelperReach reach;
+    private readonly ConditionalWeakTable<GradientDiagnosticsOptions, string[]?> clippingGoals = new();
+    private readonly ConditionalWeakTable<GradientDiagnosticsOptions, string[]?> detachGoals = new();
 
     public GradientCalls(TrainingProgram program, HelperReach reach)
     {
@@ -75,7 +79,7 @@ internal sealed class GradientCalls
     /// <summary><c>detach()</c>/<c>detach_()</c>, a configured detach method, or a source method that reaches one.</summary>
     public bool IsDetaching(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
         IsDetachMethod(invocation.TargetMethod, options)
-        || reach.Reaches(invocation.TargetMethod, ReachGoal.Detaching, options, i => IsDetachMethod(i.TargetMethod, options), options.DetachNames is { } names ? [.. DetachNames, .. names] : null, cancellationToken);
+        || reach.Reaches(invocation.TargetMethod, ReachGoal.Detaching, options, i => IsDetachMethod(i.TargetMethod, options), GoalNames(DetachNames, options.DetachNames, options, detachGoals), cancellationToken);
 
     /// <summary>True when calling the source method <paramref name="method"/> runs an in-place <c>detach_()</c>.</summary>
     public bool DetachesInPlace(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
@@ -88,7 +92,7 @@ internal sealed class GradientCalls
 
     private bool ReachesClipping(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
         SourceBodies.IsSourceMethod(method)
-        && reach.Reaches(method, ReachGoal.Clipping, options, invocation => IsDirectClipping(invocation, options), options.ClippingNames is { } names ? [.. ClippingNames, .. names] : null, cancellationToken);
+        && reach.Reaches(method, ReachGoal.Clipping, options, invocation => IsDirectClipping(invocation, options), GoalNames(ClippingNames, options.ClippingNames, options, clippingGoals), cancellationToken);
 
     private bool IsDirectClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options) =>
         Symbols.IsClipGrad(invocation.TargetMethod)
@@ -115,4 +119,8 @@ internal sealed class GradientCalls
 
         return receiver is IPropertyReferenceOperation { Property.Name: "grad" } property && Symbols.IsTensor(property.Property.ContainingType);
     }
+
+    /// <summary>The names a goal's invocations can have under these options: the built-in ones and the configured ones; null when a wildcard allows any.</summary>
+    private static string[]? GoalNames(string[] builtIn, IReadOnlyCollection<string>? configured, GradientDiagnosticsOptions options, ConditionalWeakTable<GradientDiagnosticsOptions, string[]?> cache) =>
+        cache.GetValue(options, _ => configured is null ? null : [.. builtIn, .. configured]);
 }

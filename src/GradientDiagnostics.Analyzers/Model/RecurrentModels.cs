@@ -23,6 +23,7 @@ internal sealed class RecurrentModels
     private readonly HelperReach reach;
     private readonly ConcurrentDictionary<ITypeSymbol, bool> recurrentTypes = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<ISymbol, ImmutableArray<IOperation>> memberValues = new(SymbolEqualityComparer.Default);
+    private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start), ILookup<ISymbol, IOperation>> bodyValues = new();
     private readonly System.Lazy<ImmutableArray<INamedTypeSymbol>> sourceModuleTypes;
 
     public RecurrentModels(Compilation compilation, TrainingProgram program, SourceBodies bodies, HelperReach reach)
@@ -214,10 +215,11 @@ internal sealed class RecurrentModels
         return IsConcreteClass(source.Type) || values.Any(value => IsConcreteClass(value.Type)) ? false : null;
     }
 
-    private static ImmutableArray<IOperation> ValuesAssignedIn(IOperation root, ISymbol target) =>
-        AssignedValues.To(target, root)
-            .Where(v => v.Kind is AssignmentKind.Initializer or AssignmentKind.Assignment or AssignmentKind.CoalesceAssignment)
-            .Select(v => v.Value.WithoutConversions())
+    /// <summary>Values assigned to <paramref name="target"/> in <paramref name="root"/>; every symbol's are found in one walk per body.</summary>
+    private ImmutableArray<IOperation> ValuesAssignedIn(IOperation root, ISymbol target) =>
+        bodyValues.GetOrAdd((root.Syntax.SyntaxTree, root.Syntax.SpanStart), _ => AssignedValues.All(root)
+                .Where(pair => pair.Value.Kind is AssignmentKind.Initializer or AssignmentKind.Assignment or AssignmentKind.CoalesceAssignment)
+                .ToLookup(pair => pair.Symbol, pair => pair.Value.Value.WithoutConversions(), SymbolEqualityComparer.Default))[target]
             .ToImmutableArray();
 
     /// <summary>Values assigned to a field or property: its initializer and assignments in any member of its type.</summary>

@@ -26,7 +26,7 @@ internal sealed class SourceSearch
     private readonly Compilation compilation;
     private readonly Lazy<HashSet<string>> methodsByName;
     private readonly ConcurrentDictionary<string, ReachMemo> reachMemos = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start), string[]> invokedNames = new();
+    private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start), bool> passesState = new();
 
     public SourceSearch(Compilation compilation)
     {
@@ -40,8 +40,7 @@ internal sealed class SourceSearch
         foreach (var tree in compilation.SyntaxTrees)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var text = tree.GetText(cancellationToken);
-            if (Mentions(text, new TextSpan(0, text.Length), words))
+            if (SourceWords.Mentions(tree, new TextSpan(0, SourceWords.TextOf(tree).Length), words))
             {
                 yield return tree;
             }
@@ -54,9 +53,8 @@ internal sealed class SourceSearch
     /// </summary>
     public static IEnumerable<SyntaxNode> MembersMentioning(SyntaxTree tree, IReadOnlyCollection<string> words, CancellationToken cancellationToken)
     {
-        var text = tree.GetText(cancellationToken);
         var root = tree.GetRoot(cancellationToken);
-        if (root is CompilationUnitSyntax unit && unit.Members.OfType<GlobalStatementSyntax>().Any(statement => Mentions(text, statement.Span, words)))
+        if (root is CompilationUnitSyntax unit && unit.Members.OfType<GlobalStatementSyntax>().Any(statement => SourceWords.Mentions(tree, statement.Span, words)))
         {
             yield return unit.Members.OfType<GlobalStatementSyntax>().First().Statement;
         }
@@ -77,7 +75,7 @@ internal sealed class SourceSearch
                 _ => ((SyntaxNode?)null, (SyntaxNode?)null),
             };
 
-            if (declaration is not null && body is not null && Mentions(text, declaration.Span, words))
+            if (declaration is not null && body is not null && SourceWords.Mentions(tree, declaration.Span, words))
             {
                 yield return body;
             }
@@ -109,7 +107,7 @@ internal sealed class SourceSearch
                 _ => symbol.DeclaredType(),
             };
 
-            if (declared is not null && Mentions(declared, types))
+            if (declared is not null && MentionsType(declared, types))
             {
                 words.Add(symbol.Name);
             }
@@ -142,10 +140,8 @@ internal sealed class SourceSearch
 
     private bool MayReach(SyntaxNode declaration, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
     {
-        var text = declaration.SyntaxTree.GetText(cancellationToken);
         var body = BodySpan(declaration);
-        return Mentions(text, body, names)
-            || invokedNames.GetOrAdd((declaration.SyntaxTree, declaration.SpanStart), _ => Invoked(text, body)).Any(methodsByName.Value.Contains);
+        return SourceWords.Mentions(declaration.SyntaxTree, body, names) || InvokesSourceMethod(declaration.SyntaxTree, body);
     }
 
     /// <summary>What a declaration runs: its body (without its own name, which is followed by its parameter list), or all of it.</summary>
@@ -159,33 +155,23 @@ internal sealed class SourceSearch
     };
 
     /// <summary>
-    /// False only when <paramref name="method"/> certainly feeds no recurrent state into a module: none of its invocations is a
-    /// <c>call</c>/<c>forward</c> with a state argument (a second argument) or a method declared in source (which could). Read
-    /// from syntax, so a helper that cannot pass state is never bound to find out.
+    /// False only when <paramref name="method"/> certainly feeds no recurrent state into a module: it calls no <c>call</c>/
+    /// <c>forward</c> with a state (second) argument and no method declared in source (which could). Read from the text, so
+    /// a helper that cannot pass state is never bound to find out.
     /// </summary>
-    public bool MayPassState(IMethodSymbol method, CancellationToken cancellationToken)
-    {
-        foreach (var reference in method.OriginalDefinition.DeclaringSyntaxReferences)
-        {
-            var declaration = reference.GetSyntax(cancellationToken);
-            foreach (var invocation in declaration.DescendantNodes(BodySpan(declaration)).OfType<InvocationExpressionSyntax>())
-            {
-                var name = invocation.Expression switch
-                {
-                    MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
-                    SimpleNameSyntax simple => simple.Identifier.ValueText,
-                    MemberBindingExpressionSyntax binding => binding.Name.Identifier.ValueText,
-                    _ => null,
-                };
-                if (name is null || (name is "call" or "forward" ? invocation.ArgumentList.Arguments.Count >= 2 : methodsByName.Value.Contains(name)))
-                {
-                    return true;
-                }
-            }
-        }
+    public bool MayPassState(IMethodSymbol method, CancellationToken cancellationToken) =>
+        method.OriginalDefinition.DeclaringSyntaxReferences.Any(reference =>
+            passesState.GetOrAdd((reference.SyntaxTree, reference.Span.Start), _ => MayPassState(reference.GetSyntax(cancellationToken))));
 
-        return false;
+    /// <summary>True when the body of <paramref name="declaration"/> may call a module with a state or a source method that does.</summary>
+    public bool MayPassState(SyntaxNode declaration)
+    {
+        var body = BodySpan(declaration);
+        return SourceWords.MayCallWithState(declaration.SyntaxTree, body) || InvokesSourceMethod(declaration.SyntaxTree, body);
     }
+
+    /// <summary>True when the span invokes a name that a method declared in source has (the semantic search could follow it).</summary>
+    public bool InvokesSourceMethod(SyntaxTree tree, TextSpan span) => SourceWords.Invokes(tree, span, methodsByName.Value);
 
     /// <summary>The names of the methods declared in source, from the syntax of each file (nothing is bound).</summary>
     private HashSet<string> IndexMethods()
@@ -208,95 +194,6 @@ internal sealed class SourceSearch
             .OfType<MethodDeclarationSyntax>()
             .ToArray();
 
-    /// <summary>The distinct names invoked in a span of text: identifiers followed by <c>(</c> or a generic argument list.</summary>
-    private static string[] Invoked(SourceText text, TextSpan span)
-    {
-        var words = new HashSet<string>(StringComparer.Ordinal);
-        var end = span.End;
-        for (var at = span.Start; at < end; at++)
-        {
-            if (!IsIdentifierStart(text[at]) || (at > span.Start && IsIdentifierPart(text[at - 1])))
-            {
-                continue;
-            }
-
-            var wordEnd = at + 1;
-            while (wordEnd < end && IsIdentifierPart(text[wordEnd]))
-            {
-                wordEnd++;
-            }
-
-            var next = wordEnd;
-            while (next < end && char.IsWhiteSpace(text[next]))
-            {
-                next++;
-            }
-
-            if (next < end && text[next] is '(' or '<')
-            {
-                words.Add(text.ToString(TextSpan.FromBounds(at, wordEnd)));
-            }
-
-            at = wordEnd - 1;
-        }
-
-        return words.ToArray();
-    }
-
-    /// <summary>True when the text in <paramref name="span"/> holds one of <paramref name="words"/> as a whole word (or a unicode escape).</summary>
-    public static bool Mentions(SourceText text, TextSpan span, IReadOnlyCollection<string> words)
-    {
-        var end = span.End;
-        for (var at = span.Start; at < end; at++)
-        {
-            var c = text[at];
-            if (c == '\\' && at + 1 < end && text[at + 1] is 'u' or 'U')
-            {
-                return true;
-            }
-
-            if (!IsIdentifierStart(c) || (at > span.Start && IsIdentifierPart(text[at - 1])))
-            {
-                continue;
-            }
-
-            var wordEnd = at + 1;
-            while (wordEnd < end && IsIdentifierPart(text[wordEnd]))
-            {
-                wordEnd++;
-            }
-
-            foreach (var word in words)
-            {
-                if (word.Length == wordEnd - at && Matches(text, at, word))
-                {
-                    return true;
-                }
-            }
-
-            at = wordEnd - 1;
-        }
-
-        return false;
-    }
-
-    private static bool Matches(SourceText text, int start, string word)
-    {
-        for (var i = 0; i < word.Length; i++)
-        {
-            if (text[start + i] != word[i])
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsIdentifierStart(char c) => char.IsLetter(c) || c == '_';
-
-    private static bool IsIdentifierPart(char c) => char.IsLetterOrDigit(c) || c == '_';
-
     private static bool Derives(INamedTypeSymbol candidate, INamedTypeSymbol type)
     {
         for (var current = candidate.BaseType; current is not null; current = current.BaseType)
@@ -310,10 +207,10 @@ internal sealed class SourceSearch
         return false;
     }
 
-    private static bool Mentions(ITypeSymbol type, HashSet<ITypeSymbol> types) => type switch
+    private static bool MentionsType(ITypeSymbol type, HashSet<ITypeSymbol> types) => type switch
     {
-        IArrayTypeSymbol array => Mentions(array.ElementType, types),
-        INamedTypeSymbol named => types.Contains(named.OriginalDefinition) || named.TypeArguments.Any(argument => Mentions(argument, types)),
+        IArrayTypeSymbol array => MentionsType(array.ElementType, types),
+        INamedTypeSymbol named => types.Contains(named.OriginalDefinition) || named.TypeArguments.Any(argument => MentionsType(argument, types)),
         _ => false,
     };
 

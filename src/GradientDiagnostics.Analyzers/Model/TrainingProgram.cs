@@ -23,7 +23,7 @@ internal sealed class TrainingProgram
     private static readonly ConditionalWeakTable<Compilation, StrongBox<TrainingProgram?>> Programs = new();
     private static readonly string[] BackwardName = ["backward"];
 
-    private readonly ConcurrentDictionary<(SyntaxNode Root, GradientDiagnosticsOptions Options), StrongBox<TrainingMethod?>> trainingMethods = new();
+    private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start, GradientDiagnosticsOptions Options), StrongBox<TrainingMethod?>> trainingMethods = new();
     private readonly ConcurrentDictionary<(IMethodSymbol Method, GradientDiagnosticsOptions Options), StrongBox<IInvocationOperation?>> unclearedSteps = new(MethodOptionsComparer.Instance);
 
     private readonly Lazy<TorchSharpSymbols> symbols;
@@ -91,13 +91,14 @@ internal sealed class TrainingProgram
     public TrainingMethod? TrainingMethodOf(IOperation operation, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
     {
         var root = operation.Root();
-        var key = (root.Syntax, options);
+        var key = (root.Syntax.SyntaxTree, root.Syntax.SpanStart, options);
         if (trainingMethods.TryGetValue(key, out var known))
         {
             return known.Value;
         }
 
-        var method = TrainingMethods.Build(this, root, options, cancellationToken);
+        // A body whose text never says backward cannot call it: most bodies are ruled out without walking their operations.
+        var method = SourceWords.Mentions(root.Syntax.SyntaxTree, root.Syntax.Span, BackwardName) ? TrainingMethods.Build(this, root, options, cancellationToken) : null;
         return trainingMethods.GetOrAdd(key, new StrongBox<TrainingMethod?>(method)).Value;
     }
 

@@ -54,43 +54,63 @@ internal static class AssignedValues
 {
     public static IEnumerable<AssignedValue> To(ISymbol symbol, IOperation root)
     {
+        foreach (var (assigned, value) in All(root))
+        {
+            if (SymbolEqualityComparer.Default.Equals(assigned, symbol))
+            {
+                yield return value;
+            }
+        }
+    }
+
+    /// <summary>Every (symbol, value) assignment in <paramref name="root"/>, in one walk.</summary>
+    public static IEnumerable<(ISymbol Symbol, AssignedValue Value)> All(IOperation root)
+    {
         foreach (var operation in root.DescendantsAndSelf())
         {
             switch (operation)
             {
-                case IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, symbol):
+                case IVariableDeclaratorOperation declarator:
                     if (declarator.GetVariableInitializer() is { } initializer)
                     {
-                        yield return new AssignedValue(initializer.Value, AssignmentKind.Initializer, declarator);
+                        yield return (declarator.Symbol, new AssignedValue(initializer.Value, AssignmentKind.Initializer, declarator));
                     }
 
                     break;
-                case ISimpleAssignmentOperation assignment when SymbolEqualityComparer.Default.Equals(assignment.Target.ReferencedSymbol(), symbol):
-                    yield return new AssignedValue(assignment.Value, AssignmentKind.Assignment, assignment);
+                case ISimpleAssignmentOperation assignment when assignment.Target.ReferencedSymbol() is { } target:
+                    yield return (target, new AssignedValue(assignment.Value, AssignmentKind.Assignment, assignment));
                     break;
-                case ICoalesceAssignmentOperation coalesce when SymbolEqualityComparer.Default.Equals(coalesce.Target.ReferencedSymbol(), symbol):
-                    yield return new AssignedValue(coalesce.Value, AssignmentKind.CoalesceAssignment, coalesce);
+                case ICoalesceAssignmentOperation coalesce when coalesce.Target.ReferencedSymbol() is { } target:
+                    yield return (target, new AssignedValue(coalesce.Value, AssignmentKind.CoalesceAssignment, coalesce));
                     break;
-                case IDeconstructionAssignmentOperation deconstruction when ElementOf(deconstruction.Target, symbol) is var element and >= 0:
-                    yield return new AssignedValue(deconstruction.Value, AssignmentKind.Deconstruction, deconstruction, element);
+                case IDeconstructionAssignmentOperation deconstruction:
+                    foreach (var (target, element) in Elements(deconstruction.Target))
+                    {
+                        yield return (target, new AssignedValue(deconstruction.Value, AssignmentKind.Deconstruction, deconstruction, element));
+                    }
+
                     break;
-                case IForEachLoopOperation loop when symbol is ILocalSymbol local && Declares(loop, local):
-                    yield return new AssignedValue(loop.Collection, AssignmentKind.ForEach, loop);
+                case IForEachLoopOperation loop:
+                    foreach (var local in loop.Locals)
+                    {
+                        yield return (local, new AssignedValue(loop.Collection, AssignmentKind.ForEach, loop));
+                    }
+
                     break;
-                case IDeclarationPatternOperation pattern when SymbolEqualityComparer.Default.Equals(pattern.DeclaredSymbol, symbol) && MatchedValue(pattern) is { } matched:
-                    yield return new AssignedValue(matched, AssignmentKind.Pattern, pattern);
+                case IDeclarationPatternOperation { DeclaredSymbol: { } declared } pattern when MatchedValue(pattern) is { } matched:
+                    yield return (declared, new AssignedValue(matched, AssignmentKind.Pattern, pattern));
                     break;
             }
         }
     }
 
-    /// <summary>The position of <paramref name="symbol"/> among the top-level elements of a deconstruction target; -1 when absent.</summary>
-    private static int ElementOf(IOperation target, ISymbol symbol)
+    /// <summary>The symbols a deconstruction assigns, each with its position among the top-level tuple elements.</summary>
+    private static IEnumerable<(ISymbol Symbol, int Element)> Elements(IOperation target)
     {
         target = target is IDeclarationExpressionOperation declaration ? declaration.Expression : target;
         if (target is not ITupleOperation tuple)
         {
-            return -1;
+            yield break;
         }
 
         for (var i = 0; i < tuple.Elements.Length; i++)
@@ -98,27 +118,12 @@ internal static class AssignedValues
             foreach (var reference in tuple.Elements[i].DescendantsAndSelf())
             {
                 if (reference is ILocalReferenceOperation or IFieldReferenceOperation or IPropertyReferenceOperation or IParameterReferenceOperation
-                    && SymbolEqualityComparer.Default.Equals(reference.ReferencedSymbol(), symbol))
+                    && reference.ReferencedSymbol() is { } symbol)
                 {
-                    return i;
+                    yield return (symbol, i);
                 }
             }
         }
-
-        return -1;
-    }
-
-    private static bool Declares(IForEachLoopOperation loop, ILocalSymbol local)
-    {
-        foreach (var declared in loop.Locals)
-        {
-            if (SymbolEqualityComparer.Default.Equals(declared, local))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>The value tested by <c>x is T t</c>, <c>case T t:</c> or a switch-expression arm.</summary>

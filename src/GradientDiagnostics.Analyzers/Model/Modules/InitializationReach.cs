@@ -27,15 +27,15 @@ internal sealed class InitializationReach
         StringComparer.Ordinal,
         "load", "load_state_dict", "load_py", "load_safetensors", "load_checkpoint");
 
-    private readonly TorchSharpSymbols symbols;
+    private readonly TrainingProgram program;
     private readonly SourceBodies bodies;
     private readonly ModuleRoots roots;
 
-    public InitializationReach(TorchSharpSymbols symbols, SourceBodies bodies)
+    public InitializationReach(TrainingProgram program)
     {
-        this.symbols = symbols;
-        this.bodies = bodies;
-        roots = new ModuleRoots(symbols);
+        this.program = program;
+        bodies = program.Bodies;
+        roots = new ModuleRoots(program);
     }
 
     /// <summary>
@@ -97,7 +97,7 @@ internal sealed class InitializationReach
             this.cancellationToken = cancellationToken;
         }
 
-        private TorchSharpSymbols Symbols => owner.symbols;
+        private TorchSharpSymbols Symbols => owner.program.Symbols;
 
         public bool Scan(ModuleScope scope, bool conditional, int depth, int from = 0)
         {

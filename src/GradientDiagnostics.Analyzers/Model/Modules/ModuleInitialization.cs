@@ -34,7 +34,7 @@ internal sealed class ModuleInitialization
     public ModuleInitialization(TrainingProgram program)
     {
         this.program = program;
-        Reach = new InitializationReach(program.Symbols, program.Bodies);
+        Reach = new InitializationReach(program);
         CreationSites = new ModelCreationSites(program, Reach);
     }
 

@@ -9,7 +9,7 @@ namespace GradientDiagnostics.Analyzers;
 /// <summary>The body being scanned and what its <c>this</c> and parameters stand for at the call that led there.</summary>
 internal sealed class ModuleScope
 {
-    private readonly Dictionary<ILocalSymbol, List<AssignedValue>> values = new(SymbolEqualityComparer.Default);
+    private Dictionary<ISymbol, List<AssignedValue>>? values;
 
     public ModuleScope(IOperation body, ModuleRoot @this, Dictionary<IParameterSymbol, ModuleRoot> parameters, INamedTypeSymbol? containingType)
     {
@@ -27,15 +27,22 @@ internal sealed class ModuleScope
 
     public INamedTypeSymbol? ContainingType { get; }
 
-    /// <summary>The values assigned to a local of the body, found once per local (init loops resolve the same local many times).</summary>
-    public List<AssignedValue> ValuesOf(ILocalSymbol local)
+    /// <summary>The values assigned to a local of the body, found for every local in one walk (init loops resolve locals many times).</summary>
+    public IReadOnlyList<AssignedValue> ValuesOf(ILocalSymbol local)
     {
-        if (!values.TryGetValue(local, out var assigned))
+        if (values is null)
         {
-            values.Add(local, assigned = AssignedValues.To(local, Body).ToList());
+            values = new Dictionary<ISymbol, List<AssignedValue>>(SymbolEqualityComparer.Default);
+            foreach (var (symbol, value) in AssignedValues.All(Body))
+            {
+                if (symbol is ILocalSymbol)
+                {
+                    (values.TryGetValue(symbol, out var list) ? list : values[symbol] = []).Add(value);
+                }
+            }
         }
 
-        return assigned;
+        return values.TryGetValue(local, out var assigned) ? assigned : [];
     }
 }
 
@@ -46,12 +53,14 @@ internal sealed class ModuleScope
 /// </summary>
 internal sealed class ModuleRoots
 {
-    private readonly TorchSharpSymbols symbols;
+    private readonly TrainingProgram program;
 
-    public ModuleRoots(TorchSharpSymbols symbols)
+    public ModuleRoots(TrainingProgram program)
     {
-        this.symbols = symbols;
+        this.program = program;
     }
+
+    private TorchSharpSymbols Symbols => program.Symbols;
 
     /// <summary>The one module <paramref name="value"/> belongs to, or <see cref="ModuleRoot.Unknown"/>.</summary>
     public ModuleRoot Resolve(IOperation? value, ModuleScope scope)
@@ -132,7 +141,7 @@ internal sealed class ModuleRoots
         var method = invocation.TargetMethod;
 
         // Tensor and module methods (named_parameters, parameters, get_parameter, get_weight_hh, narrow, view, modules …) keep the owner.
-        if (!method.IsStatic && invocation.Instance is not null && (symbols.IsModule(method.ContainingType) || symbols.IsTensor(method.ContainingType)))
+        if (!method.IsStatic && invocation.Instance is not null && (Symbols.IsModule(method.ContainingType) || Symbols.IsTensor(method.ContainingType)))
         {
             return Roots(invocation.Instance, scope, visitedLocals);
         }
@@ -148,7 +157,7 @@ internal sealed class ModuleRoots
 
     private List<ModuleRoot> ResolveLocal(ILocalSymbol local, ModuleScope scope, HashSet<ILocalSymbol> visitedLocals)
     {
-        var holdsModule = symbols.IsModule(local.Type);
+        var holdsModule = Symbols.IsModule(local.Type);
         if (!visitedLocals.Add(local))
         {
             return [holdsModule ? ModuleRoot.Of(local) : ModuleRoot.Unknown];
@@ -176,7 +185,7 @@ internal sealed class ModuleRoots
     /// <summary><c>m is Linear l</c> selects a module that is not recurrent, so what is done to <c>l</c> does not reach an RNN.</summary>
     private bool ExcludesRecurrentModules(ITypeSymbol? matchedType) =>
         matchedType is not null
-        && symbols.IsModule(matchedType)
+        && Symbols.IsModule(matchedType)
         && matchedType.ContainingNamespace?.ToDisplayString() == "TorchSharp.Modules"
-        && !symbols.IsRecurrentModule(matchedType);
+        && !Symbols.IsRecurrentModule(matchedType);
 }

@@ -17,7 +17,7 @@ namespace GradientDiagnostics.Analyzers;
 internal sealed class ModuleUse
 {
     private readonly TrainingProgram program;
-    private readonly ConcurrentDictionary<(SyntaxNode Creation, GradientDiagnosticsOptions Options), bool> answers = new();
+    private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start, GradientDiagnosticsOptions Options), bool> answers = new();
 
     public ModuleUse(TrainingProgram program)
     {
@@ -27,7 +27,7 @@ internal sealed class ModuleUse
     /// <summary>True when the creation is a member of a model type or reaches a training step. Cached per creation (GD0003/4 and GD0005 ask alike).</summary>
     public bool IsWhereDecided(RecurrentModuleCreation creation, ISymbol member, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
     {
-        var key = (creation.Operation.Syntax, options);
+        var key = (creation.Operation.Syntax.SyntaxTree, creation.Operation.Syntax.SpanStart, options);
         if (answers.TryGetValue(key, out var known))
         {
             return known;

@@ -46,6 +46,12 @@ internal sealed class StateCarries
     /// </summary>
     public IEnumerable<StateCarry> Find(IOperation body, System.Func<ControlFlowGraph> graphOfBody, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
     {
+        // Only a call of a module with a state argument, or of a source helper that may make one, can start a carried state.
+        if (!program.Search.MayPassState(body.Syntax))
+        {
+            return [];
+        }
+
         var knowledge = new StateKnowledge(program, options, cancellationToken);
         if (!body.Invocations().Any(invocation => knowledge.GetStateCall(invocation) is { StateArguments.IsEmpty: false })
             || !MayCarryAcrossBackward(body, knowledge))

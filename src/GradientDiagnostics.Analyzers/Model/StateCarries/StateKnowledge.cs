@@ -15,6 +15,9 @@ internal sealed class StateKnowledge
     private readonly TrainingProgram program;
     private readonly GradientDiagnosticsOptions options;
     private readonly CancellationToken cancellationToken;
+    private readonly Dictionary<(int Start, int Length), StateCall?> stateCalls = new();
+    private readonly Dictionary<(int Start, int Length), bool> runsBackward = new();
+    private readonly Dictionary<(int Start, int Length), bool> detaching = new();
 
     public StateKnowledge(TrainingProgram program, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
     {
@@ -25,13 +28,25 @@ internal sealed class StateKnowledge
 
     public TorchSharpSymbols Symbols => program.Symbols;
 
-    public StateCall? GetStateCall(IInvocationOperation invocation) => program.StateCarries.Summaries.GetStateCall(invocation, options, cancellationToken);
+    /// <summary>The state call an invocation makes, if any; asked again on every pass of the worklist, so kept per invocation.</summary>
+    public StateCall? GetStateCall(IInvocationOperation invocation)
+    {
+        var place = (invocation.Syntax.SpanStart, invocation.Syntax.Span.Length);
+        if (!stateCalls.TryGetValue(place, out var call))
+        {
+            stateCalls.Add(place, call = program.StateCarries.Summaries.GetStateCall(invocation, options, cancellationToken));
+        }
+
+        return call;
+    }
 
     public bool Trains(IOperation? operation) => operation is not null && program.Calls.Trains(operation, cancellationToken);
 
-    public bool RunsBackward(IInvocationOperation invocation) => program.Calls.RunsBackward(invocation, options, cancellationToken);
+    public bool RunsBackward(IInvocationOperation invocation) =>
+        Remember(runsBackward, invocation, () => program.Calls.RunsBackward(invocation, options, cancellationToken));
 
-    public bool IsDetaching(IInvocationOperation invocation) => program.Calls.IsDetaching(invocation, options, cancellationToken);
+    public bool IsDetaching(IInvocationOperation invocation) =>
+        Remember(detaching, invocation, () => program.Calls.IsDetaching(invocation, options, cancellationToken));
 
     /// <summary>True when the method owning <paramref name="body"/> is called (or, for a module's forward, invoked through call()) from code that runs backward().</summary>
     public bool CalledWhileTraining(IOperation body) =>
@@ -104,6 +119,21 @@ internal sealed class StateKnowledge
         }
 
         return targets;
+    }
+
+    /// <summary>
+    /// The worklist asks the same questions of the same invocations on every pass; answers are kept by the invocation's place
+    /// (a control-flow graph rewrites operations, so they are no key).
+    /// </summary>
+    private static bool Remember(Dictionary<(int Start, int Length), bool> answers, IOperation invocation, System.Func<bool> compute)
+    {
+        var place = (invocation.Syntax.SpanStart, invocation.Syntax.Span.Length);
+        if (!answers.TryGetValue(place, out var answer))
+        {
+            answers.Add(place, answer = compute());
+        }
+
+        return answer;
     }
 
     /// <summary>An object whose members a helper can detach (a tensor or a tuple is replaced, not changed, by detach()).</summary>

@@ -22,6 +22,7 @@ internal sealed class StateTransfer
     private readonly HashSet<ILocalSymbol> ownLocals = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<(ISymbol Member, SyntaxNode Syntax), Carrier> carriers = new();
     private readonly Dictionary<IOperation, CarriedState> reports = new();
+    private readonly Dictionary<int, bool> noGrad = new();
 
     // The CFG captures an assignment target (e.g. of `h = c ? a : b` or `h = h?.detach()`) and stores through the capture.
     private readonly Dictionary<CaptureId, IOperation> capturedTargets = new();
@@ -253,6 +254,16 @@ internal sealed class StateTransfer
 
     /// <summary>True inside <c>using (no_grad())</c>, or after <c>using var _ = no_grad();</c> in an enclosing block.</summary>
     private bool UnderNoGrad(SyntaxNode node)
+    {
+        if (!noGrad.TryGetValue(node.SpanStart, out var answer))
+        {
+            noGrad.Add(node.SpanStart, answer = ComputeUnderNoGrad(node));
+        }
+
+        return answer;
+    }
+
+    private bool ComputeUnderNoGrad(SyntaxNode node)
     {
         var model = graph.OriginalOperation.SemanticModel;
         if (model is null || node.SyntaxTree != model.SyntaxTree)
