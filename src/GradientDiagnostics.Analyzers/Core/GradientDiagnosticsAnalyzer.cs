@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
 
 namespace GradientDiagnostics.Analyzers;
 
@@ -14,7 +15,6 @@ namespace GradientDiagnostics.Analyzers;
 public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
 {
     private static readonly string[] RecurrentFactoryNames = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"];
-    private static readonly string[] BackwardName = ["backward"];
 
     public sealed override void Initialize(AnalysisContext context)
     {
@@ -42,7 +42,7 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
         CompilationStartAnalysisContext context, TrainingProgram program, Action<SymbolAnalysisContext, TrainingMethod> action) =>
         RegisterPerTypeAction<IOperation>(
             context,
-            BackwardName,
+            (tree, span) => SourceWords.Mentions(tree, span, TorchSharpSymbols.BackwardNames),
             (start, found) => start.RegisterOperationBlockAction(block =>
             {
                 if (SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, start.Symbol))
@@ -71,7 +71,7 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
         CompilationStartAnalysisContext context, TrainingProgram program, Action<SymbolAnalysisContext, RecurrentModuleCreation, ISymbol, GradientDiagnosticsOptions> action) =>
         RegisterPerTypeAction<(RecurrentModuleCreation Creation, ISymbol Member, GradientDiagnosticsOptions Options)>(
             context,
-            RecurrentFactoryNames,
+            (tree, span) => SourceWords.Mentions(tree, span, RecurrentFactoryNames),
             (start, found) => start.RegisterOperationAction(
                 operation =>
                 {
@@ -87,19 +87,44 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
             (end, item) => action(end, item.Creation, item.Member, item.Options));
 
     /// <summary>
+    /// Runs <paramref name="action"/> for the operations of <paramref name="kinds"/> in the members of every type whose text
+    /// <paramref name="mayMatter"/> admits. The driver binds no member of the other types for the rule: the rule costs
+    /// nothing where it cannot report.
+    /// </summary>
+    private protected static void RegisterPerTypeOperationAction(
+        CompilationStartAnalysisContext context, Func<SyntaxTree, TextSpan, bool> mayMatter, Action<OperationAnalysisContext> action, params OperationKind[] kinds) =>
+        context.RegisterSymbolStartAction(
+            start =>
+            {
+                if (MayMatter(start.Symbol, mayMatter))
+                {
+                    start.RegisterOperationAction(
+                        operation =>
+                        {
+                            if (SymbolEqualityComparer.Default.Equals(operation.ContainingSymbol.ContainingType, start.Symbol))
+                            {
+                                action(operation);
+                            }
+                        },
+                        kinds);
+                }
+            },
+            SymbolKind.NamedType);
+
+    /// <summary>
     /// Collects items while a type's members are analysed and handles them at the type's end, in source order; types whose
-    /// declarations mention none of <paramref name="words"/> are skipped.
+    /// text <paramref name="mayMatter"/> rules out are skipped.
     /// </summary>
     private static void RegisterPerTypeAction<T>(
         CompilationStartAnalysisContext context,
-        IReadOnlyCollection<string> words,
+        Func<SyntaxTree, TextSpan, bool> mayMatter,
         Action<SymbolStartAnalysisContext, ConcurrentQueue<T>> collect,
         Func<T, int> position,
         Action<SymbolAnalysisContext, T> handle) =>
         context.RegisterSymbolStartAction(
             start =>
             {
-                if (!start.Symbol.DeclaringSyntaxReferences.Any(reference => SourceWords.Mentions(reference.SyntaxTree, reference.Span, words)))
+                if (!MayMatter(start.Symbol, mayMatter))
                 {
                     return;
                 }
@@ -115,6 +140,9 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
                 });
             },
             SymbolKind.NamedType);
+
+    private static bool MayMatter(ISymbol type, Func<SyntaxTree, TextSpan, bool> mayMatter) =>
+        type.DeclaringSyntaxReferences.Any(reference => mayMatter(reference.SyntaxTree, reference.Span));
 
     /// <summary>The distinct roots of a block's operations: a method body (one root for its body and initializer), parameter defaults.</summary>
     private protected static IEnumerable<IOperation> Roots(OperationBlockAnalysisContext block)

@@ -13,6 +13,9 @@ internal sealed class TorchSharpSymbols
 {
     private const string AssemblyName = "TorchSharp";
 
+    /// <summary>The name every backward() call is written with: what a text search for a training step looks for.</summary>
+    public static readonly string[] BackwardNames = ["backward"];
+
     private TorchSharpSymbols(Compilation compilation, INamedTypeSymbol? torch, INamedTypeSymbol? tensor)
     {
         Compilation = compilation;

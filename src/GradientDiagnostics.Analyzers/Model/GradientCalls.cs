@@ -12,7 +12,6 @@ namespace GradientDiagnostics.Analyzers;
 /// </summary>
 internal sealed class GradientCalls
 {
-    private static readonly string[] BackwardNames = ["backward"];
     private static readonly string[] ClearingNames = ["zero_grad", "zero_"];
     private static readonly string[] InPlaceDetachNames = ["detach_"];
     private static readonly string[] ClippingNames = ["clip_grad_norm_", "clip_grad_value_", "clamp_", "clip_", "mul_", "div_"];
@@ -71,7 +70,7 @@ internal sealed class GradientCalls
 
     /// <summary><c>Tensor.backward()</c>, or a call of a source method that reaches one.</summary>
     public bool RunsBackward(IInvocationOperation invocation, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
-        IsBackward(invocation) || reach.Reaches(invocation.TargetMethod, ReachGoal.Backward, options, IsBackward, BackwardNames, cancellationToken);
+        IsBackward(invocation) || reach.Reaches(invocation.TargetMethod, ReachGoal.Backward, options, IsBackward, TorchSharpSymbols.BackwardNames, cancellationToken);
 
     /// <summary>True when <paramref name="root"/> runs backward(), directly or through source helpers.</summary>
     public bool Trains(IOperation root, CancellationToken cancellationToken) => reach.OperationReaches(root, IsBackward, cancellationToken);

@@ -20,18 +20,14 @@ namespace GradientDiagnostics.Analyzers;
 /// </summary>
 internal sealed class SourceSearch
 {
-    // Syntax of an unchanged file is shared by every compilation an IDE makes while the user types elsewhere.
-    private static readonly ConditionalWeakTable<SyntaxTree, MethodDeclarationSyntax[]> MethodDeclarations = new();
-
     private readonly Compilation compilation;
-    private readonly Lazy<HashSet<string>> methodsByName;
-    private readonly ConcurrentDictionary<string, ReachMemo> reachMemos = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start), bool> passesState = new();
+    private readonly TextReach reach;
+    private readonly ConditionalWeakTable<TextGoal, ConcurrentDictionary<(SyntaxTree Tree, int Start), bool>> answers = new();
 
     public SourceSearch(Compilation compilation)
     {
         this.compilation = compilation;
-        methodsByName = new Lazy<HashSet<string>>(IndexMethods, LazyThreadSafetyMode.PublicationOnly);
+        reach = new TextReach(compilation);
     }
 
     /// <summary>The files whose text holds one of <paramref name="words"/> as a whole word.</summary>
@@ -118,18 +114,35 @@ internal sealed class SourceSearch
 
     /// <summary>
     /// False only when calling <paramref name="method"/> certainly reaches no invocation named in <paramref name="names"/>:
-    /// its text holds none of them and invokes no method declared in source by that name (so the semantic search, which
-    /// follows invocations only, has nowhere to go). Lets a search skip binding a helper that cannot matter; a true answer
-    /// is settled by binding the helper. Kept per name set and declaration.
+    /// its text holds none of them and invokes no source method whose text (or whose callees' text) does, so the semantic
+    /// search, which follows invocations only, has nowhere to go. Lets a search skip binding a helper that cannot matter;
+    /// a true answer is settled by binding the helper. Kept per name set and declaration.
     /// </summary>
-    public bool MayReach(IMethodSymbol method, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    public bool MayReach(IMethodSymbol method, IReadOnlyCollection<string> names, CancellationToken cancellationToken) =>
+        MayReach(method, TextGoal.Mentioning(names), cancellationToken);
+
+    /// <summary>
+    /// False only when <paramref name="method"/> certainly feeds no recurrent state into a module: it calls no <c>call</c>/
+    /// <c>forward</c> with a state (second) argument, and no source method whose text (or whose callees' text) does. Read
+    /// from the text, so a helper that cannot pass state is never bound to find out.
+    /// </summary>
+    public bool MayPassState(IMethodSymbol method, CancellationToken cancellationToken) =>
+        MayReach(method, TextGoal.StatePassing, cancellationToken);
+
+    /// <summary>True when the body of <paramref name="declaration"/> may call a module with a state or a source method that does.</summary>
+    public bool MayPassState(SyntaxNode declaration) => MayReach(declaration.SyntaxTree, TextReach.BodySpan(declaration), TextGoal.StatePassing);
+
+    /// <summary>True when <paramref name="span"/> meets <paramref name="goal"/> by its text or may call a source method that does.</summary>
+    public bool MayReach(SyntaxTree tree, TextSpan span, TextGoal goal) => goal.IsMetBy(tree, span) || reach.MayCallInto(tree, span, goal);
+
+    private bool MayReach(IMethodSymbol method, TextGoal goal, CancellationToken cancellationToken)
     {
-        var memo = reachMemos.GetOrAdd(string.Join(",", names), _ => new ReachMemo(names));
+        var memo = answers.GetValue(goal, _ => new ConcurrentDictionary<(SyntaxTree Tree, int Start), bool>());
         foreach (var reference in method.OriginalDefinition.DeclaringSyntaxReferences)
         {
             // Red nodes of large lists are held weakly, so a declaration is known by its place, not by its node.
             var place = (reference.SyntaxTree, reference.Span.Start);
-            if (memo.Answers.GetOrAdd(place, _ => MayReach(reference.GetSyntax(cancellationToken), names, cancellationToken)))
+            if (memo.GetOrAdd(place, _ => MayReach(reference.SyntaxTree, TextReach.BodySpan(reference.GetSyntax(cancellationToken)), goal)))
             {
                 return true;
             }
@@ -137,62 +150,6 @@ internal sealed class SourceSearch
 
         return false;
     }
-
-    private bool MayReach(SyntaxNode declaration, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
-    {
-        var body = BodySpan(declaration);
-        return SourceWords.Mentions(declaration.SyntaxTree, body, names) || InvokesSourceMethod(declaration.SyntaxTree, body);
-    }
-
-    /// <summary>What a declaration runs: its body (without its own name, which is followed by its parameter list), or all of it.</summary>
-    private static TextSpan BodySpan(SyntaxNode declaration) => declaration switch
-    {
-        BaseMethodDeclarationSyntax { Body: { } body } => body.Span,
-        BaseMethodDeclarationSyntax { ExpressionBody: { } arrow } => arrow.Span,
-        LocalFunctionStatementSyntax { Body: { } body } => body.Span,
-        LocalFunctionStatementSyntax { ExpressionBody: { } arrow } => arrow.Span,
-        _ => declaration.Span,
-    };
-
-    /// <summary>
-    /// False only when <paramref name="method"/> certainly feeds no recurrent state into a module: it calls no <c>call</c>/
-    /// <c>forward</c> with a state (second) argument and no method declared in source (which could). Read from the text, so
-    /// a helper that cannot pass state is never bound to find out.
-    /// </summary>
-    public bool MayPassState(IMethodSymbol method, CancellationToken cancellationToken) =>
-        method.OriginalDefinition.DeclaringSyntaxReferences.Any(reference =>
-            passesState.GetOrAdd((reference.SyntaxTree, reference.Span.Start), _ => MayPassState(reference.GetSyntax(cancellationToken))));
-
-    /// <summary>True when the body of <paramref name="declaration"/> may call a module with a state or a source method that does.</summary>
-    public bool MayPassState(SyntaxNode declaration)
-    {
-        var body = BodySpan(declaration);
-        return SourceWords.MayCallWithState(declaration.SyntaxTree, body) || InvokesSourceMethod(declaration.SyntaxTree, body);
-    }
-
-    /// <summary>True when the span invokes a name that a method declared in source has (the semantic search could follow it).</summary>
-    public bool InvokesSourceMethod(SyntaxTree tree, TextSpan span) => SourceWords.Invokes(tree, span, methodsByName.Value);
-
-    /// <summary>The names of the methods declared in source, from the syntax of each file (nothing is bound).</summary>
-    private HashSet<string> IndexMethods()
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var tree in compilation.SyntaxTrees)
-        {
-            foreach (var method in MethodDeclarations.GetValue(tree, DeclaredMethods))
-            {
-                names.Add(method.Identifier.ValueText);
-            }
-        }
-
-        return names;
-    }
-
-    /// <summary>The method declarations of a file, found without descending into member bodies.</summary>
-    private static MethodDeclarationSyntax[] DeclaredMethods(SyntaxTree tree) =>
-        tree.GetRoot().DescendantNodes(descendIntoChildren: node => node is CompilationUnitSyntax or BaseNamespaceDeclarationSyntax or TypeDeclarationSyntax)
-            .OfType<MethodDeclarationSyntax>()
-            .ToArray();
 
     private static bool Derives(INamedTypeSymbol candidate, INamedTypeSymbol type)
     {
@@ -213,17 +170,4 @@ internal sealed class SourceSearch
         INamedTypeSymbol named => types.Contains(named.OriginalDefinition) || named.TypeArguments.Any(argument => MentionsType(argument, types)),
         _ => false,
     };
-
-    /// <summary>The answers of <see cref="MayReach(IMethodSymbol, IReadOnlyCollection{string}, CancellationToken)"/> for one set of names.</summary>
-    private sealed class ReachMemo
-    {
-        public ReachMemo(IReadOnlyCollection<string> names)
-        {
-            Names = names;
-        }
-
-        public IReadOnlyCollection<string> Names { get; }
-
-        public ConcurrentDictionary<(SyntaxTree Tree, int Start), bool> Answers { get; } = new();
-    }
 }

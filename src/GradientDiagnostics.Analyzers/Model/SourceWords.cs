@@ -15,19 +15,27 @@ namespace GradientDiagnostics.Analyzers;
 internal static class SourceWords
 {
     // The text of an unchanged file is shared by every compilation an IDE makes while the user types elsewhere.
-    private static readonly ConditionalWeakTable<SyntaxTree, string> Texts = new();
+    private static readonly ConditionalWeakTable<SyntaxTree, TreeText> Texts = new();
+    private static readonly string[] ModuleInvocationNames = ["call", "forward"];
 
-    public static string TextOf(SyntaxTree tree) => Texts.GetValue(tree, t => t.GetText().ToString());
+    public static string TextOf(SyntaxTree tree) => Texts.GetValue(tree, TreeText.Read).Text;
+
+    /// <summary>True when the span holds a unicode escape (<c>\u0066orward</c>), which can spell any name.</summary>
+    public static bool HasUnicodeEscape(SyntaxTree tree, TextSpan span)
+    {
+        var text = Texts.GetValue(tree, TreeText.Read);
+        return text.HasUnicodeEscape && HasUnicodeEscape(text.Text, span);
+    }
 
     /// <summary>True when <paramref name="span"/> of <paramref name="tree"/> holds one of <paramref name="words"/> as a whole word.</summary>
     public static bool Mentions(SyntaxTree tree, TextSpan span, IReadOnlyCollection<string> words)
     {
-        var text = TextOf(tree);
-        if (HasUnicodeEscape(text, span))
+        if (HasUnicodeEscape(tree, span))
         {
             return true;
         }
 
+        var text = TextOf(tree);
         foreach (var word in words)
         {
             if (Find(text, span, word, 0) >= 0)
@@ -39,31 +47,18 @@ internal static class SourceWords
         return false;
     }
 
-    /// <summary>True when the span invokes one of <paramref name="names"/>: the identifier before a <c>(</c> (or before its generic argument list).</summary>
-    public static bool Invokes(SyntaxTree tree, TextSpan span, HashSet<string> names)
+    /// <summary>
+    /// The names the span invokes, in order (repeats included): each identifier written before a <c>(</c>, or before the
+    /// generic argument list in front of one. Over-approximates (a keyword such as <c>if</c> is returned too). Read from an
+    /// index of the file built once, so asking about many spans allocates nothing.
+    /// </summary>
+    public static IEnumerable<string> InvokedNames(SyntaxTree tree, TextSpan span)
     {
-        var text = TextOf(tree);
-        for (var open = text.IndexOf('(', span.Start, span.Length); open >= 0; open = open + 1 < span.End ? text.IndexOf('(', open + 1, span.End - open - 1) : -1)
+        var invocations = Texts.GetValue(tree, TreeText.Read).Invocations;
+        for (var i = FirstAtOrAfter(invocations, span.Start); i < invocations.Length && invocations[i].Open < span.End; i++)
         {
-            var end = SkipWhiteSpaceBackward(text, open - 1, span.Start);
-            if (end >= span.Start && text[end] == '>')
-            {
-                end = SkipWhiteSpaceBackward(text, MatchingOpen(text, end, span.Start) - 1, span.Start);
-            }
-
-            var start = end;
-            while (start >= span.Start && IsIdentifierPart(text[start]))
-            {
-                start--;
-            }
-
-            if (start < end && names.Contains(text.Substring(start + 1, end - start)))
-            {
-                return true;
-            }
+            yield return invocations[i].Name;
         }
-
-        return false;
     }
 
     /// <summary>
@@ -72,13 +67,13 @@ internal static class SourceWords
     /// </summary>
     public static bool MayCallWithState(SyntaxTree tree, TextSpan span)
     {
-        var text = TextOf(tree);
-        if (HasUnicodeEscape(text, span))
+        if (HasUnicodeEscape(tree, span))
         {
             return true;
         }
 
-        foreach (var name in new[] { "call", "forward" })
+        var text = TextOf(tree);
+        foreach (var name in ModuleInvocationNames)
         {
             for (var at = Find(text, span, name, 0); at >= 0; at = Find(text, span, name, at + name.Length))
             {
@@ -117,6 +112,59 @@ internal static class SourceWords
         }
 
         return true;
+    }
+
+    private static int FirstAtOrAfter((int Open, string Name)[] invocations, int position)
+    {
+        int low = 0, high = invocations.Length;
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            if (invocations[middle].Open < position)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    /// <summary>Every identifier written before a <c>(</c> (or before the generic argument list in front of one), by the position of the parenthesis.</summary>
+    private static (int Open, string Name)[] IndexInvocations(string text)
+    {
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var invocations = new List<(int Open, string Name)>();
+        for (var open = text.IndexOf('('); open >= 0; open = text.IndexOf('(', open + 1))
+        {
+            var end = SkipWhiteSpaceBackward(text, open - 1, 0);
+            if (end >= 0 && text[end] == '>')
+            {
+                end = SkipWhiteSpaceBackward(text, MatchingOpen(text, end, 0) - 1, 0);
+            }
+
+            var start = end;
+            while (start >= 0 && IsIdentifierPart(text[start]))
+            {
+                start--;
+            }
+
+            if (start < end)
+            {
+                var name = text.Substring(start + 1, end - start);
+                if (!names.TryGetValue(name, out var shared))
+                {
+                    names[name] = shared = name;
+                }
+
+                invocations.Add((open, shared));
+            }
+        }
+
+        return invocations.ToArray();
     }
 
     /// <summary>The first whole-word occurrence of <paramref name="word"/> in the span at or after <paramref name="from"/>; -1 when none.</summary>
@@ -180,4 +228,25 @@ internal static class SourceWords
     }
 
     private static bool IsIdentifierPart(char c) => char.IsLetterOrDigit(c) || c == '_';
+
+    /// <summary>A file's text, whether it holds a unicode escape anywhere (almost no file does), and the names it invokes.</summary>
+    private sealed class TreeText
+    {
+        private readonly Lazy<(int Open, string Name)[]> invocations;
+
+        private TreeText(string text)
+        {
+            Text = text;
+            HasUnicodeEscape = SourceWords.HasUnicodeEscape(text, new TextSpan(0, text.Length));
+            invocations = new Lazy<(int Open, string Name)[]>(() => IndexInvocations(text));
+        }
+
+        public string Text { get; }
+
+        public bool HasUnicodeEscape { get; }
+
+        public (int Open, string Name)[] Invocations => invocations.Value;
+
+        public static TreeText Read(SyntaxTree tree) => new(tree.GetText().ToString());
+    }
 }

@@ -21,7 +21,6 @@ namespace GradientDiagnostics.Analyzers;
 internal sealed class TrainingProgram
 {
     private static readonly ConditionalWeakTable<Compilation, StrongBox<TrainingProgram?>> Programs = new();
-    private static readonly string[] BackwardName = ["backward"];
 
     private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start, GradientDiagnosticsOptions Options), StrongBox<TrainingMethod?>> trainingMethods = new();
     private readonly ConcurrentDictionary<(IMethodSymbol Method, GradientDiagnosticsOptions Options), StrongBox<IInvocationOperation?>> unclearedSteps = new(MethodOptionsComparer.Instance);
@@ -98,7 +97,7 @@ internal sealed class TrainingProgram
         }
 
         // A body whose text never says backward cannot call it: most bodies are ruled out without walking their operations.
-        var method = SourceWords.Mentions(root.Syntax.SyntaxTree, root.Syntax.Span, BackwardName) ? TrainingMethods.Build(this, root, options, cancellationToken) : null;
+        var method = SourceWords.Mentions(root.Syntax.SyntaxTree, root.Syntax.Span, TorchSharpSymbols.BackwardNames) ? TrainingMethods.Build(this, root, options, cancellationToken) : null;
         return trainingMethods.GetOrAdd(key, new StrongBox<TrainingMethod?>(method)).Value;
     }
 
@@ -114,7 +113,7 @@ internal sealed class TrainingProgram
     public IInvocationOperation? UnclearedStepOf(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
         SourceBodies.IsSourceMethod(method)
             ? unclearedSteps.GetOrAdd((method.OriginalDefinition, options), key => new StrongBox<IInvocationOperation?>(
-                Search.MayReach(key.Method, BackwardName, cancellationToken)
+                Search.MayReach(key.Method, TorchSharpSymbols.BackwardNames, cancellationToken)
                     ? TrainingMethods.UnclearedStep(this, key.Method, key.Options, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken)
                     : null)).Value
             : null;

@@ -18,6 +18,8 @@ namespace GradientDiagnostics.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class GradientsNeverClearedAnalyzer : GradientDiagnosticsAnalyzer
 {
+    private static readonly TextGoal Backward = TextGoal.Mentioning(TorchSharpSymbols.BackwardNames);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.GradientsNeverCleared);
 
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program)
@@ -40,7 +42,12 @@ public sealed class GradientsNeverClearedAnalyzer : GradientDiagnosticsAnalyzer
             }
         });
 
-        context.RegisterOperationAction(operation => ReportStepHelperCalledInLoop(operation, program), OperationKind.Invocation);
+        // Only a type that calls a source method whose text (or whose callees' text) runs backward() can call a step helper.
+        RegisterPerTypeOperationAction(
+            context,
+            (tree, span) => program.Search.MayReach(tree, span, Backward),
+            operation => ReportStepHelperCalledInLoop(operation, program),
+            OperationKind.Invocation);
     }
 
     /// <summary>
@@ -51,7 +58,9 @@ public sealed class GradientsNeverClearedAnalyzer : GradientDiagnosticsAnalyzer
     private static void ReportStepHelperCalledInLoop(OperationAnalysisContext context, TrainingProgram program)
     {
         var call = (IInvocationOperation)context.Operation;
-        if (!SourceBodies.IsSourceMethod(call.TargetMethod) || call.EnclosingLoops().FirstOrDefault() is not { } loop)
+        if (!SourceBodies.IsSourceMethod(call.TargetMethod)
+            || !program.Search.MayReach(call.TargetMethod, TorchSharpSymbols.BackwardNames, context.CancellationToken)
+            || call.EnclosingLoops().FirstOrDefault() is not { } loop)
         {
             return;
         }

@@ -13,10 +13,14 @@ namespace GradientDiagnostics.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class InvalidClipThresholdAnalyzer : GradientDiagnosticsAnalyzer
 {
+    private static readonly string[] ClipGradNames = ["clip_grad_norm_", "clip_grad_value_"];
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.InvalidClipThreshold);
 
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
-        context.RegisterOperationAction(
+        RegisterPerTypeOperationAction(
+            context,
+            (tree, span) => SourceWords.Mentions(tree, span, ClipGradNames),
             operation =>
             {
                 var invocation = (IInvocationOperation)operation.Operation;

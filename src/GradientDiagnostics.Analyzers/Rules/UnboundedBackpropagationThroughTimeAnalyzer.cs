@@ -19,7 +19,9 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
         ImmutableArray.Create(DiagnosticDescriptors.UnboundedBackpropagationThroughTime);
 
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
-        context.RegisterOperationAction(
+        RegisterPerTypeOperationAction(
+            context,
+            (tree, span) => program.Search.MayReach(tree, span, TextGoal.StatePassing),
             operation =>
             {
                 var body = operation.Operation;

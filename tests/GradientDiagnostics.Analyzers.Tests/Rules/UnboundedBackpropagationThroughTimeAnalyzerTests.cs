@@ -115,6 +115,49 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     }
 
     [Fact]
+    public async Task State_fed_back_through_helpers_of_another_class_is_reported_in_the_trainer_that_never_calls_the_module()
+    {
+        // The trainer's own text calls no module with a state: only following Advance -> Run by name leads to one.
+        const string source = """
+            using System.Collections.Generic;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+
+            public static class Steps
+            {
+                public static (Tensor Output, Tensor Hidden) Advance(GRU gru, Tensor input, Tensor hidden) => Run(gru, input, hidden);
+
+                private static (Tensor Output, Tensor Hidden) Run(GRU gru, Tensor input, Tensor hidden) => gru.call(input, hidden);
+            }
+
+            public sealed class StreamTrainer
+            {
+                private readonly GRU gru = nn.GRU(8, 16, batchFirst: true);
+                private readonly Linear head = nn.Linear(16, 1);
+
+                public void Train(IEnumerable<(Tensor X, Tensor Y)> windows)
+                {
+                    var optimizer = optim.Adam(gru.parameters());
+                    var hidden = zeros(1, 4, 16);
+                    foreach (var (x, y) in windows)
+                    {
+                        optimizer.zero_grad();
+                        var (output, next) = Steps.Advance(gru, x, hidden);
+                        {|#0:hidden = next|};
+                        var loss = nn.functional.mse_loss(head.call(output), y);
+                        loss.backward();
+                        nn.utils.clip_grad_norm_(gru.parameters(), 1.0);
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+
+        await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "Advance"));
+    }
+
+    [Fact]
     public async Task Hidden_state_reset_from_InitHidden_every_batch_is_not_reported()
     {
         var source = RnnLanguageModel + """
