@@ -83,6 +83,8 @@ internal static class ProjectWriter
             <ImplicitUsings>disable</ImplicitUsings>
             <Deterministic>true</Deterministic>
             <UseAnalyzer Condition="'$(UseAnalyzer)' == ''">true</UseAnalyzer>
+            <!-- -p:GradientDiagnosticsAnalyzer=<dll> builds the same project with another build of the analyzers (a baseline). -->
+            <GradientDiagnosticsAnalyzer Condition="'$(GradientDiagnosticsAnalyzer)' == ''">{analyzerPath}</GradientDiagnosticsAnalyzer>
             <!-- Only the GradientDiagnostics analyzer: the SDK's own code-style and quality analyzers stay out of both arms. -->
             <EnableNETAnalyzers>false</EnableNETAnalyzers>
             <EnforceCodeStyleInBuild>false</EnforceCodeStyleInBuild>
@@ -92,7 +94,7 @@ internal static class ProjectWriter
             <PackageReference Include="TorchSharp" Version="0.107.0" />
           </ItemGroup>
           <ItemGroup Condition="'$(UseAnalyzer)' == 'true'">
-            <Analyzer Include="{analyzerPath}" />
+            <Analyzer Include="$(GradientDiagnosticsAnalyzer)" />
           </ItemGroup>
         </Project>
 

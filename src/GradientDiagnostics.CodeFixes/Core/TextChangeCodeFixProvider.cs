@@ -20,7 +20,6 @@ namespace GradientDiagnostics.CodeFixes;
 /// </summary>
 public abstract class TextChangeCodeFixProvider : CodeFixProvider
 {
-
     /// <summary>What separates two insertions at the same point made by Fix All (two init blocks after one statement are two paragraphs).</summary>
     protected virtual string InsertionSeparator(SourceText text) => string.Empty;
 
