@@ -49,6 +49,7 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
                 {
                     foreach (var root in Roots(block))
                     {
+                        program.Bodies.Adopt(root.SemanticModel);
                         found.Enqueue(root);
                     }
                 }
@@ -78,6 +79,7 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
                     if (SymbolEqualityComparer.Default.Equals(operation.ContainingSymbol.ContainingType, start.Symbol)
                         && RecurrentModuleCreation.TryCreate(operation.Operation, program.Symbols) is { } creation)
                     {
+                        program.Bodies.Adopt(operation.Operation.SemanticModel);
                         found.Enqueue((creation, operation.ContainingSymbol, TrainingProgram.Options(operation.Options, operation.Operation.Syntax.SyntaxTree)));
                     }
                 },
@@ -92,7 +94,11 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
     /// nothing where it cannot report.
     /// </summary>
     private protected static void RegisterPerTypeOperationAction(
-        CompilationStartAnalysisContext context, Func<SyntaxTree, TextSpan, bool> mayMatter, Action<OperationAnalysisContext> action, params OperationKind[] kinds) =>
+        CompilationStartAnalysisContext context,
+        TrainingProgram program,
+        Func<SyntaxTree, TextSpan, bool> mayMatter,
+        Action<OperationAnalysisContext> action,
+        params OperationKind[] kinds) =>
         context.RegisterSymbolStartAction(
             start =>
             {
@@ -103,6 +109,7 @@ public abstract class GradientDiagnosticsAnalyzer : DiagnosticAnalyzer
                         {
                             if (SymbolEqualityComparer.Default.Equals(operation.ContainingSymbol.ContainingType, start.Symbol))
                             {
+                                program.Bodies.Adopt(operation.Operation.SemanticModel);
                                 action(operation);
                             }
                         },

@@ -42,6 +42,18 @@ internal sealed class SourceBodies
 
     public SemanticModel Model(SyntaxTree tree) => models.GetOrAdd(tree, Create);
 
+    /// <summary>
+    /// Uses the semantic model the driver analyses a file with (taken from an operation it handed a rule): a body the driver
+    /// has bound is then never bound again. An IDE analysing one document hands it a model of its own.
+    /// </summary>
+    public void Adopt(SemanticModel? model)
+    {
+        if (model is not null && model.Compilation == compilation && !(models.TryGetValue(model.SyntaxTree, out var known) && known == model))
+        {
+            models[model.SyntaxTree] = model;
+        }
+    }
+
     // Outside the driver (a code fix, a test) this is a model of our own, cached per tree.
 #pragma warning disable RS1030 // Under the driver GetSemanticModel returns the driver's cached model: helpers are not bound twice.
     private SemanticModel Create(SyntaxTree tree) => compilation.GetSemanticModel(tree);

@@ -17,17 +17,12 @@ namespace GradientDiagnostics.Analyzers;
 /// </summary>
 internal sealed class TextReach
 {
-    // Syntax of an unchanged file is shared by every compilation an IDE makes while the user types elsewhere.
-    private static readonly ConditionalWeakTable<SyntaxTree, MethodDeclarationSyntax[]> MethodDeclarations = new();
-
-    private readonly Compilation compilation;
-    private readonly Lazy<Dictionary<string, List<MethodDeclarationSyntax>>> methodsByName;
+    private readonly Lazy<SourceMethodIndex> methods;
     private readonly ConditionalWeakTable<TextGoal, ConcurrentDictionary<string, bool>> answers = new();
 
     public TextReach(Compilation compilation)
     {
-        this.compilation = compilation;
-        methodsByName = new Lazy<Dictionary<string, List<MethodDeclarationSyntax>>>(IndexMethods);
+        methods = new Lazy<SourceMethodIndex>(() => SourceMethodIndex.Build(compilation));
     }
 
     /// <summary>
@@ -44,7 +39,7 @@ internal sealed class TextReach
         var known = answers.GetValue(goal, _ => new ConcurrentDictionary<string, bool>(StringComparer.Ordinal));
         foreach (var name in SourceWords.InvokedNames(tree, span))
         {
-            if (methodsByName.Value.ContainsKey(name) && (known.TryGetValue(name, out var reaches) ? reaches : Solve(name, goal, known)))
+            if (known.TryGetValue(name, out var reaches) ? reaches : !methods.Value.Named(name).IsEmpty && Solve(name, goal, known))
             {
                 return true;
             }
@@ -118,7 +113,7 @@ internal sealed class TextReach
     /// <summary>True when a method named <paramref name="name"/> meets the goal by its own text; otherwise records the source names it calls.</summary>
     private bool Meets(string name, TextGoal goal, Dictionary<string, List<string>> callers, Stack<string> pending)
     {
-        foreach (var declaration in methodsByName.Value[name])
+        foreach (var declaration in methods.Value.Named(name))
         {
             var tree = declaration.SyntaxTree;
             var body = BodySpan(declaration);
@@ -129,7 +124,7 @@ internal sealed class TextReach
 
             foreach (var callee in SourceWords.InvokedNames(tree, body))
             {
-                if (!methodsByName.Value.ContainsKey(callee))
+                if (methods.Value.Named(callee).IsEmpty)
                 {
                     continue;
                 }
@@ -145,42 +140,6 @@ internal sealed class TextReach
         }
 
         return false;
-    }
-
-    /// <summary>The method declarations of the compilation by name, from the syntax of each file (nothing is bound).</summary>
-    private Dictionary<string, List<MethodDeclarationSyntax>> IndexMethods()
-    {
-        var index = new Dictionary<string, List<MethodDeclarationSyntax>>(StringComparer.Ordinal);
-        foreach (var tree in compilation.SyntaxTrees)
-        {
-            foreach (var method in MethodDeclarations.GetValue(tree, DeclaredMethods))
-            {
-                var name = method.Identifier.ValueText;
-                if (!index.TryGetValue(name, out var list))
-                {
-                    index[name] = list = [];
-                }
-
-                list.Add(method);
-            }
-        }
-
-        return index;
-    }
-
-    /// <summary>The method declarations of a file, found without descending into member bodies.</summary>
-    private static MethodDeclarationSyntax[] DeclaredMethods(SyntaxTree tree)
-    {
-        var declarations = new List<MethodDeclarationSyntax>();
-        foreach (var node in tree.GetRoot().DescendantNodes(descendIntoChildren: node => node is CompilationUnitSyntax or BaseNamespaceDeclarationSyntax or TypeDeclarationSyntax))
-        {
-            if (node is MethodDeclarationSyntax method)
-            {
-                declarations.Add(method);
-            }
-        }
-
-        return declarations.ToArray();
     }
 }
 

@@ -45,6 +45,7 @@ public sealed class GradientsNeverClearedAnalyzer : GradientDiagnosticsAnalyzer
         // Only a type that calls a source method whose text (or whose callees' text) runs backward() can call a step helper.
         RegisterPerTypeOperationAction(
             context,
+            program,
             (tree, span) => program.Search.MayReach(tree, span, Backward),
             operation => ReportStepHelperCalledInLoop(operation, program),
             OperationKind.Invocation);

@@ -20,6 +20,7 @@ public sealed class InvalidClipThresholdAnalyzer : GradientDiagnosticsAnalyzer
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
         RegisterPerTypeOperationAction(
             context,
+            program,
             (tree, span) => SourceWords.Mentions(tree, span, ClipGradNames),
             operation =>
             {

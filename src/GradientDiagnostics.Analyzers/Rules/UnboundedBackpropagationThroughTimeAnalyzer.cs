@@ -21,6 +21,7 @@ public sealed class UnboundedBackpropagationThroughTimeAnalyzer : GradientDiagno
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
         RegisterPerTypeOperationAction(
             context,
+            program,
             (tree, span) => program.Search.MayReach(tree, span, TextGoal.StatePassing),
             operation =>
             {

@@ -137,6 +137,7 @@ public class TrainingProgramSurfaceTests
         private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program) =>
             RegisterPerTypeOperationAction(
                 context,
+                program,
                 (_, _) => true,
                 body =>
                 {
