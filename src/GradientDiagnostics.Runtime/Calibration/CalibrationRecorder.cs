@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+
+namespace GradientDiagnostics.Calibration;
+
+/// <summary>
+/// What a watch keeps for the calibration file: every recorded step's pre-clip global norm in a
+/// <see cref="NormQuantileSketch"/> (constant memory however long the run), and how many steps it left out.
+/// </summary>
+/// <remarks>
+/// A step whose global norm is NaN or infinite is counted in <see cref="NonFiniteSteps"/> and left out of the quantiles:
+/// one overflowed step would otherwise drag every upper quantile to infinity, and a threshold cannot be infinite. A step
+/// in which no parameter had a gradient (Record without backward) measured nothing and is not counted at all.
+/// Thread-safe: <see cref="Add"/> runs in the training loop, a snapshot may be taken from any thread.
+/// </remarks>
+internal sealed class CalibrationRecorder
+{
+    private readonly object gate = new();
+    private readonly NormQuantileSketch globalNorms = new();
+    private long nonFiniteSteps;
+
+    /// <summary>Steps left out of the quantiles because their global norm was NaN or infinite.</summary>
+    public long NonFiniteSteps
+    {
+        get
+        {
+            lock (gate)
+            {
+                return nonFiniteSteps;
+            }
+        }
+    }
+
+    public void Add(GradientStepReport report)
+    {
+        if (report.ParameterNorms.Count == 0)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            if (double.IsFinite(report.GlobalNorm))
+            {
+                globalNorms.Add(report.GlobalNorm);
+            }
+            else
+            {
+                nonFiniteSteps++;
+            }
+        }
+    }
+
+    /// <summary>The file entry of <paramref name="model"/> from the steps recorded so far.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// No step had a finite, positive global norm, or more than a tenth of the steps were non-finite (the run diverged):
+    /// there is nothing to calibrate a threshold from.
+    /// </exception>
+    public CalibrationEntry Snapshot(string model)
+    {
+        lock (gate)
+        {
+            if (globalNorms.Count == 0 || globalNorms.Max == 0)
+            {
+                var recorded = globalNorms.Count == 0
+                    ? $"no step with a finite global norm was recorded ({nonFiniteSteps} non-finite)"
+                    : $"every one of the {globalNorms.Count} recorded global norms was 0";
+                throw new InvalidOperationException(
+                    $"Nothing to calibrate for model '{model}': {recorded}. Call GradientWatch.Record after each backward() of a training step.");
+            }
+
+            var recommended = ClipRecommendation.From(globalNorms, nonFiniteSteps) ?? throw new InvalidOperationException(
+                $"Model '{model}' diverged: {nonFiniteSteps} of its {globalNorms.Count + nonFiniteSteps} recorded steps had a NaN or infinite " +
+                "global norm, so its norms describe the divergence, not the model, and no clip threshold can be recommended from them. " +
+                "Calibrate a run that stays finite (clip with clip_grad_norm_ or AdaptiveGradientClipper); until then the analyzer uses its configured default.");
+            var quantiles = new NormQuantiles(
+                globalNorms.Quantile(0.10),
+                globalNorms.Quantile(0.50),
+                globalNorms.Quantile(0.90),
+                globalNorms.Quantile(0.99),
+                globalNorms.Max);
+            return new CalibrationEntry(model, globalNorms.Count, quantiles, recommended);
+        }
+    }
+
+    /// <summary>Writes the entry of <paramref name="model"/> into the file at <paramref name="path"/> (see <see cref="CalibrationFile.Write"/>).</summary>
+    public void Write(string path, string model, ILogger logger)
+    {
+        var entry = Snapshot(model);
+        var fullPath = CalibrationFile.Write(path, entry);
+        CalibrationLog.Written(logger, entry.Model, fullPath, entry.Steps, entry.RecommendedClipNorm, NonFiniteSteps);
+    }
+
+    /// <summary>
+    /// <see cref="Write"/> for <c>Dispose</c>: whatever goes wrong (a malformed existing file, a folder that cannot be
+    /// written, nothing recorded) is logged and the training process goes on; the existing file is never replaced by a
+    /// malformed one.
+    /// </summary>
+    public void TryWrite(string path, string model, ILogger logger)
+    {
+        try
+        {
+            Write(path, model, logger);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            CalibrationLog.NotWritten(logger, exception, model, path);
+        }
+    }
+}
