@@ -33,6 +33,13 @@ public sealed class GradientStepReport
     public IReadOnlyList<TimestepProfile> Timesteps { get; }
 
     public IReadOnlyList<GradientAnomaly> Anomalies { get; }
+
+    /// <summary>
+    /// The threshold the <see cref="AdaptiveGradientClipper"/> given this watch applies to this step's
+    /// <see cref="GlobalNorm"/> (the report is made before the clipper runs); null without one, for a non-finite norm, or
+    /// during a warm-up without a threshold.
+    /// </summary>
+    public double? ClipThreshold { get; init; }
 }
 
 /// <summary>Gradient norm at every timestep of one recurrent module call (or one tracked state).</summary>

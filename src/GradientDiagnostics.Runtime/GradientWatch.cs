@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using GradientDiagnostics.Calibration;
 using GradientDiagnostics.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -53,6 +54,8 @@ public sealed class GradientWatch : IDisposable
     private readonly Queue<double> recentGlobalNorms = new();
     private double recentGlobalNormSum;
     private readonly List<WatchedModule> watchedModules = new();
+    private readonly CalibrationRecorder calibration = new();
+    private AdaptiveGradientClipper? clipper;
 
     /// <summary>The model's cells are all LSTMCell/GRUCell, so a vanishing tracked state gets the gated-cell remedy.</summary>
     private readonly bool trackedStatesAreGated;
@@ -193,6 +196,7 @@ public sealed class GradientWatch : IDisposable
             try
             {
                 report = Measure(step);
+                calibration.Add(report);
             }
             finally
             {
@@ -230,6 +234,30 @@ public sealed class GradientWatch : IDisposable
             }
 
             ClearCaptures();
+        }
+
+        if (Options.CalibrationPath is { } path)
+        {
+            calibration.TryWrite(path, ModelName, logger);
+        }
+    }
+
+    /// <summary>
+    /// Writes the quantiles of the pre-clip global norm of every step recorded so far, and the recommended clip threshold,
+    /// as the entry of <see cref="ModelName"/> in the calibration file at <paramref name="path"/> (docs/calibration.md):
+    /// other models' entries are kept, the file is replaced atomically. Works after <see cref="Dispose"/> too. Throws
+    /// <see cref="ArgumentException"/> for an empty path or a folder, <see cref="InvalidOperationException"/> when no step
+    /// had a finite non-zero norm, <see cref="InvalidDataException"/> (file left unchanged) when the file is not a v1
+    /// calibration file, <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> when it cannot be written.
+    /// </summary>
+    public void WriteCalibration(string path) => calibration.Write(path, ModelName, logger);
+
+    /// <summary>Makes the step reports carry the threshold <paramref name="adaptiveClipper"/> applies to each step.</summary>
+    internal void ReportThresholdsOf(AdaptiveGradientClipper adaptiveClipper)
+    {
+        lock (gate)
+        {
+            clipper = adaptiveClipper;
         }
     }
 
@@ -483,7 +511,7 @@ public sealed class GradientWatch : IDisposable
             OverTimeAnomaly(profile, profileMasks[i], vanillaProfiles[i], anomalies);
         }
 
-        return new GradientStepReport(step, globalNorm, parameterNorms, profiles, anomalies);
+        return new GradientStepReport(step, globalNorm, parameterNorms, profiles, anomalies) { ClipThreshold = clipper?.PeekThreshold(globalNorm) };
     }
 
     private Tensor? ReadGrad(Tensor tensor, string name)

@@ -16,6 +16,7 @@ public sealed class GradientWatchOptions
     private readonly int warmupSteps = 10;
     private readonly int timestepProfileInterval = 1;
     private readonly string? modelName;
+    private readonly string? calibrationPath;
 
     /// <summary>
     /// A timestep profile is <see cref="GradientAnomalyKind.Vanishing"/> when the gradient reaching the start of the
@@ -98,6 +99,26 @@ public sealed class GradientWatchOptions
             }
 
             modelName = value;
+        }
+    }
+
+    /// <summary>
+    /// When set, <see cref="GradientWatch.Dispose"/> writes the calibration file there (see
+    /// <see cref="GradientWatch.WriteCalibration"/>; by convention <c>gradient-calibration.json</c> in the project folder).
+    /// A problem at that point (a malformed existing file, which is left unchanged; a folder that cannot be written) is
+    /// logged through <see cref="LoggerFactory"/>, never thrown into the training process. Must not be empty or whitespace.
+    /// </summary>
+    public string? CalibrationPath
+    {
+        get => calibrationPath;
+        init
+        {
+            if (value is not null && (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+            {
+                throw new ArgumentOutOfRangeException(nameof(CalibrationPath), value, "CalibrationPath must be a file path (not empty, no invalid characters); leave it null to write no calibration file.");
+            }
+
+            calibrationPath = value;
         }
     }
 
