@@ -36,6 +36,12 @@ public static class Cli
                 ? path
                 : Fail<string>(result, $"--report must be a file path, got '{Token(result)}'.", ""),
         };
+        var calibration = new Option<string?>(CalibrationOutput.Option)
+        {
+            HelpName = "path",
+            Description = "After training, write each model's measured gradient-norm calibration (quantiles and a recommended clip threshold) "
+                + "to this file, e.g. gradient-calibration.json in your project folder for the analyzer; other models' entries in it are kept.",
+        };
         var runId = new Option<string?>("--run-id")
         {
             HelpName = "id",
@@ -97,7 +103,7 @@ public static class Cli
             + "orthogonally initialised LSTM it recommends, with per-timestep gradient norms from GradientWatch, a live "
             + "console view, an HTML report and optional OpenTelemetry export.")
         {
-            steps, seqLen, batch, hidden, seed, learningRate, clip, models, report, runId, otlp, otlpProtocol, prometheus, prometheusHost, dashboard, hold,
+            steps, seqLen, batch, hidden, seed, learningRate, clip, models, report, calibration, runId, otlp, otlpProtocol, prometheus, prometheusHost, dashboard, hold,
         };
         root.Validators.Add(result =>
         {
@@ -118,6 +124,7 @@ public static class Cli
                 ClipNorm = parse.GetValue(clip),
                 Models = parse.GetValue(models),
                 ReportPath = parse.GetValue(report)!,
+                CalibrationPath = parse.GetValue(calibration),
                 RunId = parse.GetValue(runId) ?? Guid.NewGuid().ToString("N")[..12],
                 OtlpEndpoint = parse.GetValue(otlp),
                 OtlpProtocol = parse.GetValue(otlpProtocol),

@@ -10,6 +10,12 @@ public static class DemoRun
 {
     public static async Task<int> RunAsync(DemoSettings settings, CancellationToken cancellation)
     {
+        if (settings.CalibrationPath is { } calibrationPath && CalibrationOutput.Problem(calibrationPath) is { } problem)
+        {
+            Console.Error.WriteLine($"{CalibrationOutput.Option}: {problem.TrimEnd('.')}.");
+            return 2;
+        }
+
         // The tensors here are small (batch × 32 features): one intra-op thread is as fast as two on an idle machine,
         // and it does not spin-wait when other processes compete for the cores (which made runs several times slower).
         set_num_threads(1);
@@ -45,12 +51,12 @@ public static class DemoRun
 
             if (settings.Models is ModelChoice.Both or ModelChoice.Risky)
             {
-                trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions("risky-rnn", telemetry)));
+                trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions(telemetry)));
             }
 
             if (settings.Models is ModelChoice.Both or ModelChoice.Recommended)
             {
-                trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions("recommended-lstm", telemetry)));
+                trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions(telemetry)));
             }
 
             Console.WriteLine(
@@ -71,6 +77,11 @@ public static class DemoRun
             }
 
             ConsoleView.Summary(trainings, settings.SeqLen);
+            if (settings.CalibrationPath is { } calibration && CalibrationOutput.Write(calibration, trainings) != 0)
+            {
+                return 1;
+            }
+
             string reportPath;
             try
             {
@@ -107,9 +118,9 @@ public static class DemoRun
         }
     }
 
-    private static GradientWatchOptions WatchOptions(string name, DemoTelemetry telemetry) => new()
+    /// <summary>No ModelName: each watch names its model by type (RiskyModel, RecommendedModel), the name the analyzer matches calibration entries by.</summary>
+    private static GradientWatchOptions WatchOptions(DemoTelemetry telemetry) => new()
     {
-        ModelName = name,
         LoggerFactory = telemetry.LoggerFactory,
     };
 

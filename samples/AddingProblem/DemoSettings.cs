@@ -25,6 +25,7 @@ public sealed record DemoSettings
     public required double ClipNorm { get; init; }
     public required ModelChoice Models { get; init; }
     public required string ReportPath { get; init; }
+    public string? CalibrationPath { get; init; }
     public required string RunId { get; init; }
     public Uri? OtlpEndpoint { get; init; }
     public OtlpProtocol OtlpProtocol { get; init; }

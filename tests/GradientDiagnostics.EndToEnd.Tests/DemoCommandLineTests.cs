@@ -18,15 +18,15 @@ public sealed class DemoCommandLineTests : IDisposable
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", report }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.Matches(@"step +6/6 +risky-rnn: loss \d+\.\d{4} +global norm [\d.eE+-]+ +anomalies \d+ +\| +recommended-lstm: loss", output);
-        Assert.Contains("risky-rnn", output, StringComparison.Ordinal);
+        Assert.Matches(@"step +6/6 +RiskyModel: loss \d+\.\d{4} +global norm [\d.eE+-]+ +anomalies \d+ +\| +RecommendedModel: loss", output);
+        Assert.Contains("RiskyModel", output, StringComparison.Ordinal);
         Assert.Matches("GD0001, *GD0003, *GD0005", Regex.Replace(output, @"[│\s]+", " "));
         var printed = Regex.Match(output, "^Report: (.+)$", RegexOptions.Multiline).Groups[1].Value.Trim();
         Assert.Equal(Path.GetFullPath(report), printed);
 
         var html = File.ReadAllText(printed);
-        Assert.Contains("<section class=\"run\" id=\"run-0\">\n<h2>risky-rnn</h2>", html, StringComparison.Ordinal);
-        Assert.Contains("<section class=\"run\" id=\"run-1\">\n<h2>recommended-lstm</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<section class=\"run\" id=\"run-0\">\n<h2>RiskyModel</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<section class=\"run\" id=\"run-1\">\n<h2>RecommendedModel</h2>", html, StringComparison.Ordinal);
         // The per-timestep profiles came from the real watch: one heatmap per model, 8 timesteps wide.
         Assert.Equal(2, Regex.Matches(html, "\"heatmaps\":\\[\\{\"module\":\"(rnn|lstm)\",\"timesteps\":8,").Count);
     }
@@ -39,8 +39,8 @@ public sealed class DemoCommandLineTests : IDisposable
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--model", "recommended", "--report", report }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.DoesNotContain("risky-rnn", output, StringComparison.Ordinal);
-        Assert.Contains("<h2>recommended-lstm</h2>", File.ReadAllText(report), StringComparison.Ordinal);
+        Assert.DoesNotContain("RiskyModel", output, StringComparison.Ordinal);
+        Assert.Contains("<h2>RecommendedModel</h2>", File.ReadAllText(report), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -72,6 +72,54 @@ public sealed class DemoCommandLineTests : IDisposable
 
         Assert.Equal(1, exitCode);
         Assert.Contains($"--report: cannot write '{report}'", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_calibration_option_writes_an_entry_for_each_model_named_by_its_type_keeping_other_entries()
+    {
+        var calibration = Path.Combine(folder, "project", "gradient-calibration.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(calibration)!);
+        File.WriteAllText(calibration, """
+            { "schema": "gradient-diagnostics/calibration/v1",
+              "models": [ { "model": "Encoder", "steps": 9, "globalNorm": { "p10": 1, "p50": 2, "p90": 3, "p99": 4, "max": 5 }, "recommendedClipNorm": 3 } ] }
+            """);
+
+        var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", Path.Combine(folder, "r.html"), "--calibration", calibration }), Timeout);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches($@"Calibration: {Regex.Escape(calibration)} — recommended clip norm RiskyModel [\d.eE+-]+ \(6 steps\), RecommendedModel [\d.eE+-]+ \(6 steps\)", output);
+        var models = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(calibration))!["models"]!.AsArray();
+        Assert.Equal(new[] { "Encoder", "RiskyModel", "RecommendedModel" }, models.Select(m => (string?)m!["model"]));
+        Assert.All(models.Skip(1), m =>
+        {
+            Assert.Equal(6, (int)m!["steps"]!);
+            Assert.True((double)m["recommendedClipNorm"]! > 0);
+            Assert.True((double)m["globalNorm"]!["p10"]! <= (double)m["globalNorm"]!["max"]!);
+        });
+    }
+
+    [Theory]
+    [InlineData("folder", "is a folder; give a file path such as")]
+    [InlineData("inside-a-file", "is a file, so")]
+    [InlineData("unwritable", "cannot write in '/proc'")]
+    public async Task A_calibration_path_that_cannot_take_the_file_stops_before_training_with_one_line_naming_the_option(string kind, string cause)
+    {
+        var blocker = Path.Combine(folder, "a-file");
+        File.WriteAllText(blocker, "x");
+        var path = kind switch
+        {
+            "folder" => folder,
+            "inside-a-file" => Path.Combine(blocker, "gradient-calibration.json"),
+            _ => "/proc/gradient-calibration.json",
+        };
+
+        var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", Path.Combine(folder, "never.html"), "--calibration", path }), Timeout);
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("--calibration: ", line, StringComparison.Ordinal);
+        Assert.Contains(cause, line, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder, "never.html")));
     }
 
     [Fact]
