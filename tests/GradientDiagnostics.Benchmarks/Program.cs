@@ -12,12 +12,15 @@ using static TorchSharp.torch;
 //   soak [steps] [unwatched]              memory soak: RSS, managed heap and live tensors over many watched steps
 //   calibrate                             the runs behind the default anomaly thresholds (docs/runtime.md)
 //   calibrate-seeds [seeds]               the healthy T=30 run over several seeds: endpoint vs end-window time ratios
+//   calibrate-clip [seeds] [scenario|all] [candidates]
+//                                         the runs behind recommendedClipNorm and the adaptive clipper (docs/runtime.md)
 var mode = args.Length > 0 ? args[0] : "";
 return mode switch
 {
     "paired" => Paired(args.Length > 1 ? PositiveInt(args[1], "pairs") : 200),
     "soak" => Soak(args.Length > 1 ? PositiveInt(args[1], "steps") : 10_000, watched: !(args.Length > 2 && args[2] == "unwatched")),
     "calibrate" => Calibrate(),
+    "calibrate-clip" => ClipCalibration.Run(args.Length > 1 ? PositiveInt(args[1], "seeds") : 5, args.Length > 2 && args[2] != "all" ? args[2] : null, args.Contains("candidates")),
     "calibrate-seeds" => CalibrateSeeds(args.Length > 1 ? PositiveInt(args[1], "seeds") : 8),
     _ => RunBenchmarks(args),
 };
