@@ -13,7 +13,8 @@ internal static class Repository
         .GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RepositoryRoot").Value!;
 
-    public static string PackageProject => Path.Combine(Root, "src", "GradientDiagnostics.Package", "GradientDiagnostics.Package.csproj");
+    /// <summary>The projects of every package a user gets: <c>dotnet pack build/Packages.slnf</c> makes them all.</summary>
+    public static string PackagesSolutionFilter => Path.Combine(Root, "build", "Packages.slnf");
 
     public static string Sample(string name) => Path.Combine(Root, "samples", name);
 
