@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 namespace GradientDiagnostics.EndToEnd.Tests;
 
 /// <summary>The main job as a user runs it: train both models briefly, print the summary, write the report.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DemoCommandLineTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
