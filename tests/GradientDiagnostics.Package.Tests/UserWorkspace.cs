@@ -87,7 +87,7 @@ public sealed class UserWorkspace : IDisposable
     /// <summary>Runs a built program with <c>dotnet</c>, from its project folder, as a user does.</summary>
     public static (int ExitCode, string Output) Run(string program, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(program)! };
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(program)! };
         start.ArgumentList.Add(program);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
@@ -95,18 +95,7 @@ public sealed class UserWorkspace : IDisposable
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(RunTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            return (-1, $"{program} did not finish within {RunTimeout}:\n{stdout.Result}{stderr.Result}");
-        }
-
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        return Repository.Run(start, RunTimeout);
     }
 
     public void Dispose()
