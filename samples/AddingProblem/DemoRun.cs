@@ -10,10 +10,19 @@ public static class DemoRun
 {
     public static async Task<int> RunAsync(DemoSettings settings, CancellationToken cancellation)
     {
-        if (settings.CalibrationPath is { } calibrationPath && CalibrationOutput.Problem(calibrationPath) is { } problem)
+        if (OptionChecks.FirstProblem(settings) is { } problem)
         {
-            Console.Error.WriteLine($"{CalibrationOutput.Option}: {problem.TrimEnd('.')}.");
-            return 2;
+            return UsageErrors.Report([problem], Console.Error);
+        }
+
+        try
+        {
+            TorchSharpNative.EnsureLoaded();
+        }
+        catch (InvalidOperationException exception)
+        {
+            Console.Error.WriteLine(exception.Message);
+            return 1;
         }
 
         // The tensors here are small (batch × 32 features): one intra-op thread is as fast as two on an idle machine,
