@@ -1,6 +1,5 @@
 using GradientDiagnostics.Clipping;
 using GradientDiagnostics.Telemetry;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace GradientDiagnostics;
@@ -44,13 +43,15 @@ namespace GradientDiagnostics;
 public sealed class AdaptiveGradientClipper
 {
     private readonly object gate = new();
-    private readonly Parameter[] parameters;
+    private readonly Tensor[] parameters;
     private readonly ClipThresholdRule rule;
     private readonly string? modelName;
     private long finiteSteps;
 
     /// <summary>Clips the gradients of <paramref name="parameters"/> (e.g. <c>model.parameters()</c>, as given to the optimizer).</summary>
-    /// <param name="parameters">The parameters whose gradients are clipped together; read once, here.</param>
+    /// <param name="parameters">
+    /// The parameters whose gradients are clipped together, read once, here: anything <c>clip_grad_norm_</c> takes.
+    /// </param>
     /// <param name="options">Method and settings; null for the defaults (AutoClip: 0.9 quantile of the last 1,000 norms).</param>
     /// <param name="watch">
     /// The watch of the same model, if any: its step reports then show the threshold this clipper applies to the step
@@ -58,7 +59,7 @@ public sealed class AdaptiveGradientClipper
     /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="parameters"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="parameters"/> is empty or holds a null.</exception>
-    public AdaptiveGradientClipper(IEnumerable<Parameter> parameters, AdaptiveClippingOptions? options = null, GradientWatch? watch = null)
+    public AdaptiveGradientClipper(IEnumerable<Tensor> parameters, AdaptiveClippingOptions? options = null, GradientWatch? watch = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         this.parameters = parameters.ToArray();
