@@ -9,7 +9,7 @@ namespace GradientDiagnostics;
 /// </summary>
 public sealed class GradientWatchOptions
 {
-    private readonly double vanishingRatio = 1e-3;
+    private readonly double vanishingRatio = TimestepProfile.DefaultVanishingRatio;
     private readonly double explodingRatio = 70;
     private readonly double explodingFactor = 20;
     private readonly int explodingWindow = 100;
