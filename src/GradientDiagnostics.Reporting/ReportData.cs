@@ -54,6 +54,7 @@ internal static class ReportData
         WriteLosses(json, run);
         WriteAnomalyMarkers(json, run);
         WriteHeatmaps(json, run, options);
+        WriteHorizon(json, run);
         WriteParameters(json, run, options);
         json.WriteEndObject();
     }
@@ -150,6 +151,38 @@ internal static class ReportData
         }
 
         json.WriteEndArray();
+    }
+
+    /// <summary>The course of the memory horizon and per-step gain of each step's first profile (null where it is not finite).</summary>
+    private static void WriteHorizon(Utf8JsonWriter json, GradientReportRun run)
+    {
+        var first = run.Steps.Select(s => s.Timesteps.Count > 0 ? s.Timesteps[0] : null).ToArray();
+        var finite = first.Select(p => p is not null && p.Norms.Length > 0 && p.Norms.All(double.IsFinite) ? p : null).ToArray();
+        if (finite.All(p => p is null))
+        {
+            json.WriteNull("horizon");
+            return;
+        }
+
+        json.WriteStartObject("horizon");
+        json.WriteString("module", finite.Last(p => p is not null)!.Module);
+        json.WriteNumber("sequenceLength", finite.Max(p => p?.Norms.Length ?? 0));
+        json.WriteStartArray("values");
+        foreach (var profile in finite)
+        {
+            if (profile is null)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                json.WriteNumberValue(profile.MemoryHorizon);
+            }
+        }
+
+        json.WriteEndArray();
+        WriteFiniteArray(json, "gains", finite.Select(p => p?.PerStepGain ?? double.NaN));
+        json.WriteEndObject();
     }
 
     private static void WriteParameters(Utf8JsonWriter json, GradientReportRun run, GradientReportOptions options)

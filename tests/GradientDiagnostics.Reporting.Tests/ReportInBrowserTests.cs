@@ -19,7 +19,7 @@ public sealed class ReportInBrowserTests : IDisposable
     [SkippableFact]
     public async Task Every_chart_renders_without_any_network_request()
     {
-        var vanishing = new GradientAnomaly(GradientAnomalyKind.Vanishing, "t=0 receives 1e-9 of the gradient at t=T-1", "gated cell — GD0005");
+        var vanishing = new GradientAnomaly(GradientAnomalyKind.Vanishing, "t=0 receives 1e-9 of the gradient at t=T-1", "gated cell — GD0005", new[] { "GD0005" });
         var risky = new GradientReportRun("risky RNN", Enumerable.Range(1, 40).Select(s => SyntheticRuns.Step(s, 30, decay: 0.5, anomalies: vanishing)).ToArray())
         {
             Losses = Enumerable.Range(1, 40).ToDictionary(s => (long)s, s => 0.2),
@@ -56,15 +56,15 @@ public sealed class ReportInBrowserTests : IDisposable
             await page.GotoAsync(new Uri(path).AbsoluteUri);
             await page.WaitForSelectorAsync("body[data-charts-ready=true]", new PageWaitForSelectorOptions { Timeout = 60_000 });
 
-            // The comparison row, then risky: heatmap, global norm, loss, parameters; recommended: heatmap, global norm, parameters.
+            // The comparison row, then risky: heatmap, horizon, global norm, loss, parameters; recommended: heatmap, horizon, global norm, parameters.
             var plots = await page.EvaluateAsync<string[]>(
                 "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => d.id + ':' + d._fullData.map(t => t.type).join(','))");
             Assert.Equal(
                 new[]
                 {
                     "run-0-compare:heatmap", "run-1-compare:heatmap",
-                    "run-0-heatmap-0:heatmap", "run-0-global:scatter,scatter", "run-0-loss:scatter", "run-0-parameters:scatter,scatter",
-                    "run-1-heatmap-0:heatmap", "run-1-global:scatter,scatter", "run-1-parameters:scatter,scatter",
+                    "run-0-heatmap-0:heatmap", "run-0-horizon:scatter,scatter", "run-0-global:scatter,scatter", "run-0-loss:scatter", "run-0-parameters:scatter,scatter",
+                    "run-1-heatmap-0:heatmap", "run-1-horizon:scatter,scatter", "run-1-global:scatter,scatter", "run-1-parameters:scatter,scatter",
                 },
                 plots);
 

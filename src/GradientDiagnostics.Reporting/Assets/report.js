@@ -88,6 +88,25 @@
     }, config);
   }
 
+  function drawHorizon(run) {
+    var horizon = run.horizon;
+    var traces = [{
+      type: "scatter", mode: "lines", name: "memory horizon",
+      x: run.steps, y: horizon.values, customdata: horizon.gains, connectgaps: false,
+      hovertemplate: "step %{x}<br>reaches %{y} of " + horizon.sequenceLength + " timesteps back<br>per-step gain %{customdata:.3f}<extra></extra>"
+    }, {
+      type: "scatter", mode: "lines", name: "sequence length " + horizon.sequenceLength,
+      x: [run.steps[0], run.steps[run.steps.length - 1]], y: [horizon.sequenceLength, horizon.sequenceLength],
+      line: { dash: "dash", color: "#59636e" }, hoverinfo: "name"
+    }];
+    Plotly.newPlot(run.id + "-horizon", traces, {
+      title: { text: run.name + " — memory horizon of " + horizon.module + ": how many timesteps back the gradient still arrives" },
+      xaxis: { title: { text: "training step" } },
+      yaxis: { title: { text: "timesteps" }, rangemode: "tozero" },
+      margin: { t: 50 }
+    }, config);
+  }
+
   function drawLoss(run) {
     Plotly.newPlot(run.id + "-loss", [{
       type: "scatter", mode: "lines", name: "loss", x: run.losses.steps, y: run.losses.values,
@@ -130,6 +149,7 @@
     var container = document.getElementById(run.id + "-heatmaps");
     if (!container) { return; }
     run.heatmaps.forEach(function (heatmap, index) { drawHeatmap(container, run, heatmap, run.id + "-heatmap-" + index, false); });
+    if (run.horizon !== null && document.getElementById(run.id + "-horizon")) { drawHorizon(run); }
     drawGlobal(run);
     if (run.losses !== null && document.getElementById(run.id + "-loss")) { drawLoss(run); }
     drawParameters(run);
