@@ -24,8 +24,8 @@ public static class Cli
         var clip = PositiveNumber("--clip", 1.0, "Max gradient norm of the recommended model's clip_grad_norm_.", below: 1e6);
         var models = new Option<ModelChoice>("--model")
         {
-            Description = "Which models to train: both, risky or recommended.",
-            DefaultValueFactory = _ => ModelChoice.Both,
+            Description = "Which models to train: " + string.Join(", ", Enum.GetNames<ModelChoice>().Select(n => n.ToLowerInvariant())) + ".",
+            DefaultValueFactory = _ => ModelChoice.All,
         };
         var report = new Option<string>("--report")
         {
@@ -93,9 +93,10 @@ public static class Cli
         };
 
         var root = new RootCommand(
-            "Trains on Hochreiter's adding problem on the CPU: a vanilla RNN the analyzer warns about against the clipped, "
-            + "orthogonally initialised LSTM it recommends, with per-timestep gradient norms from GradientWatch, a live "
-            + "console view, an HTML report and optional OpenTelemetry export.")
+            "Trains on Hochreiter's adding problem on the CPU: two vanilla RNNs the analyzer warns about, one whose gradient "
+            + "vanishes and one whose gradient explodes, against the clipped, orthogonally initialised LSTM it recommends, with "
+            + "per-timestep gradient norms and memory horizons from GradientWatch, a live console view, an HTML report and "
+            + "optional OpenTelemetry export.")
         {
             steps, seqLen, batch, hidden, seed, learningRate, clip, models, report, runId, otlp, otlpProtocol, prometheus, prometheusHost, dashboard, hold,
         };

@@ -13,7 +13,6 @@ public static class DemoRun
         // The tensors here are small (batch × 32 features): one intra-op thread is as fast as two on an idle machine,
         // and it does not spin-wait when other processes compete for the cores (which made runs several times slower).
         set_num_threads(1);
-        manual_seed(settings.Seed);
         var generator = new Generator((ulong)settings.Seed);
         var trainings = new List<ModelTraining>();
 
@@ -43,13 +42,22 @@ public static class DemoRun
                 Console.WriteLine($"Sending OTLP ({settings.OtlpProtocol.ToString().ToLowerInvariant()}) to {otlp.Endpoint}");
             }
 
-            if (settings.Models is ModelChoice.Both or ModelChoice.Risky)
+            // Each model starts from the seed, so its initialisation (and run) is the same whichever others train beside it.
+            if (settings.Models is ModelChoice.All or ModelChoice.Risky)
             {
+                manual_seed(settings.Seed);
                 trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions("risky-rnn", telemetry)));
             }
 
-            if (settings.Models is ModelChoice.Both or ModelChoice.Recommended)
+            if (settings.Models is ModelChoice.All or ModelChoice.Exploding)
             {
+                manual_seed(settings.Seed);
+                trainings.Add(new RiskyExplodingTraining(settings.Hidden, settings.LearningRate, WatchOptions("exploding-rnn", telemetry)));
+            }
+
+            if (settings.Models is ModelChoice.All or ModelChoice.Recommended)
+            {
+                manual_seed(settings.Seed);
                 trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions("recommended-lstm", telemetry)));
             }
 
@@ -77,7 +85,7 @@ public static class DemoRun
                 reportPath = GradientHtmlReport.Write(
                     settings.ReportPath,
                     trainings.Select(t => t.ToReportRun()).ToArray(),
-                    new GradientReportOptions { Title = $"Adding problem (T = {settings.SeqLen}): what the analyzer warns about vs. what it recommends" });
+                    new GradientReportOptions { Title = $"Adding problem (T = {settings.SeqLen}): vanishing and exploding gradients, and the model the analyzer recommends" });
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {

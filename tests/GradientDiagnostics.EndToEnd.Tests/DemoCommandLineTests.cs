@@ -11,24 +11,30 @@ public sealed class DemoCommandLineTests : IDisposable
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
     [Fact]
-    public async Task Trains_both_models_and_writes_the_report_it_names()
+    public async Task Trains_the_three_models_and_writes_the_report_it_names()
     {
         var report = Path.Combine(folder, "out", "report.html");
 
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", report }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.Matches(@"step +6/6 +risky-rnn: loss \d+\.\d{4} +global norm [\d.eE+-]+ +anomalies \d+ +\| +recommended-lstm: loss", output);
-        Assert.Contains("risky-rnn", output, StringComparison.Ordinal);
-        Assert.Matches("GD0001, *GD0003, *GD0005", Regex.Replace(output, @"[│\s]+", " "));
+        Assert.Matches(@"step +6/6 +risky-rnn: loss \d+\.\d{4} +global norm [\d.eE+-]+ +anomalies \d+ +\| +exploding-rnn: loss [\d.]+ +global norm [\w.+-]+ +anomalies \d+ +\| +recommended-lstm: loss", output);
+        var table = Regex.Replace(output, @"[│\s]+", " ");
+        Assert.Matches("GD0001, *GD0003, *GD0005", table);
+        Assert.Matches("GD0001, *GD0005", table);
+
+        // The summary's memory-horizon column: "k of 8" for every model, 8 being the sequence length.
+        Assert.Equal(3, Regex.Matches(table, @" \d of 8 ").Count);
         var printed = Regex.Match(output, "^Report: (.+)$", RegexOptions.Multiline).Groups[1].Value.Trim();
         Assert.Equal(Path.GetFullPath(report), printed);
 
         var html = File.ReadAllText(printed);
         Assert.Contains("<section class=\"run\" id=\"run-0\">\n<h2>risky-rnn</h2>", html, StringComparison.Ordinal);
-        Assert.Contains("<section class=\"run\" id=\"run-1\">\n<h2>recommended-lstm</h2>", html, StringComparison.Ordinal);
-        // The per-timestep profiles came from the real watch: one heatmap per model, 8 timesteps wide.
-        Assert.Equal(2, Regex.Matches(html, "\"heatmaps\":\\[\\{\"module\":\"(rnn|lstm)\",\"timesteps\":8,").Count);
+        Assert.Contains("<section class=\"run\" id=\"run-1\">\n<h2>exploding-rnn</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<section class=\"run\" id=\"run-2\">\n<h2>recommended-lstm</h2>", html, StringComparison.Ordinal);
+        // The per-timestep profiles came from the real watch: one heatmap per model, 8 timesteps wide, and a horizon headline.
+        Assert.Equal(3, Regex.Matches(html, "\"heatmaps\":\\[\\{\"module\":\"(rnn|lstm)\",\"timesteps\":8,").Count);
+        Assert.Equal(3, Regex.Matches(html, "<p class=\"headline\" id=\"run-\\d-headline\">Gradient reaches <strong>\\d of 8</strong> timesteps back").Count);
     }
 
     [Fact]
@@ -40,6 +46,7 @@ public sealed class DemoCommandLineTests : IDisposable
 
         Assert.True(exitCode == 0, output);
         Assert.DoesNotContain("risky-rnn", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("exploding-rnn", output, StringComparison.Ordinal);
         Assert.Contains("<h2>recommended-lstm</h2>", File.ReadAllText(report), StringComparison.Ordinal);
     }
 
