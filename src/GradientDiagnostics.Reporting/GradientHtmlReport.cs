@@ -68,15 +68,17 @@ public static partial class GradientHtmlReport
         html.Append("<header>\n<h1>").Append(Encode(options.Title)).Append("</h1>\n<p class=\"meta\">Generated ")
             .Append(Encode(generatedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'zzz", CultureInfo.InvariantCulture)))
             .Append(" by GradientDiagnostics. Heatmaps show log<sub>10</sub> of the gradient norm reaching each timestep (dL/dx<sub>t</sub>); ")
-            .Append("dark rows fading to the left mean the gradient vanishes before it reaches early timesteps.</p>\n</header>\n");
+            .Append("rows darkening to the left mean the gradient vanishes before it reaches early timesteps, brightening to the left that it explodes.</p>\n</header>\n");
 
         AppendSummaryTable(html, summaries);
         if (runs.Any(r => r.Steps.Any(s => s.Timesteps.Count > 0)))
         {
             html.Append("<section id=\"comparison\">\n<h2>Gradient reaching each timestep</h2>\n")
-                .Append("<p>The first recurrent module of every run, on one colour scale. Training goes up, the sequence goes right: ")
-                .Append("the last timestep is where the loss is computed, and the colour shows how much of its gradient is left ")
-                .Append("by the time it reaches each earlier input.</p>\n<div class=\"comparison\" id=\"comparison-heatmaps\"></div>\n</section>\n");
+                .Append("<p>The first recurrent module of every run, on one colour scale, relative to the gradient at the end of the sequence ")
+                .Append("(the mean over its last tenth). Training goes up, the sequence goes right: the end is where the loss reads the model, ")
+                .Append("and the colour shows how much of that gradient is left by the time it reaches each earlier input. Where it falls below ")
+                .Append("10<sup>&minus;3</sup> the memory horizon ends; above 10<sup>0</sup> it grows on its way back.</p>\n")
+                .Append("<div class=\"comparison\" id=\"comparison-heatmaps\"></div>\n</section>\n");
         }
 
         for (var i = 0; i < runs.Count; i++)
@@ -112,7 +114,7 @@ public static partial class GradientHtmlReport
             var s = summaries[i];
             html.Append("<tr><td><a href=\"#").Append(RunId(i)).Append("\">").Append(Encode(s.Name)).Append("</a></td>")
                 .Append("<td>").Append(s.Steps.ToString(CultureInfo.InvariantCulture)).Append("</td>")
-                .Append("<td>").Append(Format(s.FinalLoss, "F4")).Append("</td>")
+                .Append("<td>").Append(Format(s.FinalLoss, s.FinalLoss < 1000 ? "F4" : "G3")).Append("</td>")
                 .Append("<td>").Append(Format(s.MedianGlobalNorm)).Append("</td>")
                 .Append("<td>").Append(Format(s.MaxGlobalNorm)).Append("</td>")
                 .Append("<td>").Append(s.ClipThreshold is null ? "none" : Format(s.ClipThreshold)).Append("</td>")
