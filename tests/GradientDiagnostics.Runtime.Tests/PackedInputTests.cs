@@ -168,6 +168,33 @@ public class PackedInputTests
     }
 
     [Fact]
+    public void Tracked_packed_inputs_leave_no_tensor_behind_after_Record()
+    {
+        manual_seed(46);
+        using var model = new PackedRegressor(nn.LSTM(3, 4));
+        using var optimizer = optim.SGD(model.parameters(), 0.01);
+        using var watch = GradientWatch.Attach(model);
+        var lengths = Lengths(sorted: false);
+        var live = new List<long>();
+        for (var step = 1; step <= 12; step++)
+        {
+            using (NewDisposeScope())
+            {
+                optimizer.zero_grad();
+                var packed = pack_padded_sequence(PaddedInput(lengths, batchFirst: true, dtype: float32), tensor(lengths), batch_first: true, enforce_sorted: false);
+                model.Loss(watch.TrackInput(packed, "lstm")).backward();
+                Assert.Single(watch.Record(step).Timesteps);
+                optimizer.step();
+            }
+
+            live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        }
+
+        // After the optimizer's state settles, every step ends with the same tensors alive: the watch keeps none.
+        Assert.Single(live.Skip(2).Distinct());
+    }
+
+    [Fact]
     public void TrackInput_rejects_bad_arguments_by_name_and_a_disposed_watch()
     {
         using var scope = NewDisposeScope();
