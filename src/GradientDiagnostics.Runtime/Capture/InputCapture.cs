@@ -17,13 +17,3 @@ internal sealed record InputCapture(string Name, string BaseName, Tensor Input, 
     /// <summary>Features per timestep (the input's last dimension).</summary>
     public long FeatureSize => Input.shape[^1];
 }
-
-/// <summary>The states a hand-unrolled recurrence registered with <c>TrackState</c> under one name in one step.</summary>
-internal sealed class TrackedStates(string baseName, string name)
-{
-    public string BaseName { get; } = baseName;
-
-    public string Name { get; } = name;
-
-    public Dictionary<int, Tensor> ByTimestep { get; } = new();
-}
