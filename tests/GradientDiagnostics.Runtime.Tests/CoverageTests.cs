@@ -34,6 +34,19 @@ public class CoverageTests
     }
 
     [Fact]
+    public void A_bare_LSTM_attached_as_the_model_and_invoked_with_forward_is_reported_by_its_type_name()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(57);
+        using var lstm = nn.LSTM(2, 3);
+        using var watch = GradientWatch.Attach(lstm);
+
+        lstm.forward(randn(5, 4, 2)).Item1.sum().backward();
+
+        Assert.Equal(new[] { "LSTM" }, watch.Record(1).Unprofiled);
+    }
+
+    [Fact]
     public void Modules_invoked_with_call_are_never_reported()
     {
         using var scope = NewDisposeScope();
