@@ -10,6 +10,21 @@ public static class DemoRun
 {
     public static async Task<int> RunAsync(DemoSettings settings, CancellationToken cancellation)
     {
+        if (OptionChecks.FirstProblem(settings) is { } problem)
+        {
+            return UsageErrors.Report([problem], Console.Error);
+        }
+
+        try
+        {
+            TorchSharpNative.EnsureLoaded();
+        }
+        catch (InvalidOperationException exception)
+        {
+            Console.Error.WriteLine(exception.Message);
+            return 1;
+        }
+
         // The tensors here are small (batch × 32 features): one intra-op thread is as fast as two on an idle machine,
         // and it does not spin-wait when other processes compete for the cores (which made runs several times slower).
         set_num_threads(1);
