@@ -4,7 +4,7 @@ namespace AddingProblem;
 
 /// <summary>
 /// An option whose value is one member of an enum, written in lower case (<c>--model risky</c>). The accepted words,
-/// the help's <c>&lt;both|risky|recommended&gt;</c> and the error message all come from the enum's members, so a new member
+/// the help's <c>&lt;all|risky|exploding|recommended&gt;</c> and the error message all come from the enum's members, so a new member
 /// is accepted, shown and listed without touching this code.
 /// </summary>
 public static class ChoiceOption

@@ -22,7 +22,7 @@ public static class Cli
         var seed = new Option<int>("--seed") { Description = "Random seed (data and initialisation).", DefaultValueFactory = _ => 17 };
         var learningRate = PositiveNumber("--lr", 1e-2, "Adam learning rate.", below: 10);
         var clip = PositiveNumber("--clip", 1.0, "Max gradient norm of the recommended model's clip_grad_norm_.", below: 1e6);
-        var models = ChoiceOption.Create("--model", ModelChoice.Both, "Which models to train.");
+        var models = ChoiceOption.Create("--model", ModelChoice.All, "Which models to train.");
         var report = new Option<string>("--report")
         {
             HelpName = "path",
@@ -91,9 +91,10 @@ public static class Cli
         };
 
         var root = new RootCommand(
-            "Trains on Hochreiter's adding problem on the CPU: a vanilla RNN the analyzer warns about against the clipped, "
-            + "orthogonally initialised LSTM it recommends, with per-timestep gradient norms from GradientWatch, a live "
-            + "console view, an HTML report and optional OpenTelemetry export.")
+            "Trains on Hochreiter's adding problem on the CPU: two vanilla RNNs the analyzer warns about, one whose gradient "
+            + "vanishes and one whose gradient explodes, against the clipped, orthogonally initialised LSTM it recommends, with "
+            + "per-timestep gradient norms and memory horizons from GradientWatch, a live console view, an HTML report and "
+            + "optional OpenTelemetry export.")
         {
             steps, seqLen, batch, hidden, seed, learningRate, clip, models, report, calibration, runId, otlp, otlpProtocol, prometheus, prometheusHost, dashboard, hold,
         };

@@ -28,7 +28,6 @@ public static class DemoRun
         // The tensors here are small (batch × 32 features): one intra-op thread is as fast as two on an idle machine,
         // and it does not spin-wait when other processes compete for the cores (which made runs several times slower).
         set_num_threads(1);
-        manual_seed(settings.Seed);
         var generator = new Generator((ulong)settings.Seed);
         var trainings = new List<ModelTraining>();
 
@@ -58,14 +57,23 @@ public static class DemoRun
                 Console.WriteLine($"Sending OTLP ({settings.OtlpProtocol.ToString().ToLowerInvariant()}) to {otlp.Endpoint}");
             }
 
-            if (settings.Models is ModelChoice.Both or ModelChoice.Risky)
+            // Each model starts from the seed, so its initialisation (and run) is the same whichever others train beside it.
+            if (settings.Models is ModelChoice.All or ModelChoice.Risky)
             {
-                trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions(telemetry)));
+                manual_seed(settings.Seed);
+                trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions("risky-rnn", telemetry)));
             }
 
-            if (settings.Models is ModelChoice.Both or ModelChoice.Recommended)
+            if (settings.Models is ModelChoice.All or ModelChoice.Exploding)
             {
-                trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions(telemetry)));
+                manual_seed(settings.Seed);
+                trainings.Add(new RiskyExplodingTraining(settings.Hidden, settings.LearningRate, WatchOptions("exploding-rnn", telemetry)));
+            }
+
+            if (settings.Models is ModelChoice.All or ModelChoice.Recommended)
+            {
+                manual_seed(settings.Seed);
+                trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions("recommended-lstm", telemetry)));
             }
 
             Console.WriteLine(
@@ -97,7 +105,7 @@ public static class DemoRun
                 reportPath = GradientHtmlReport.Write(
                     settings.ReportPath,
                     trainings.Select(t => t.ToReportRun()).ToArray(),
-                    new GradientReportOptions { Title = $"Adding problem (T = {settings.SeqLen}): what the analyzer warns about vs. what it recommends" });
+                    new GradientReportOptions { Title = $"Adding problem (T = {settings.SeqLen}): vanishing and exploding gradients, and the model the analyzer recommends" });
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
@@ -127,9 +135,9 @@ public static class DemoRun
         }
     }
 
-    /// <summary>No ModelName: each watch names its model by type (RiskyModel, RecommendedModel), the name the analyzer matches calibration entries by.</summary>
-    private static GradientWatchOptions WatchOptions(DemoTelemetry telemetry) => new()
+    private static GradientWatchOptions WatchOptions(string name, DemoTelemetry telemetry) => new()
     {
+        ModelName = name,
         LoggerFactory = telemetry.LoggerFactory,
     };
 

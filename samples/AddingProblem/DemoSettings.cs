@@ -1,9 +1,18 @@
 namespace AddingProblem;
 
+/// <summary>The accepted values of <c>--model</c> (lower-cased on the command line).</summary>
 public enum ModelChoice
 {
-    Both,
+    /// <summary>All three side by side: vanishing, exploding, and the recommended model that avoids both.</summary>
+    All,
+
+    /// <summary>The vanishing baseline: default-initialised tanh RNN (risky-rnn).</summary>
     Risky,
+
+    /// <summary>The exploding baseline: ReLU RNN with recurrent weights 1.5·I (exploding-rnn).</summary>
+    Exploding,
+
+    /// <summary>The clipped, orthogonally initialised LSTM (recommended-lstm).</summary>
     Recommended,
 }
 

@@ -10,7 +10,7 @@ public abstract class ModelTraining : IDisposable
     private readonly List<GradientStepReport> reports = new();
     private readonly Dictionary<long, double> losses = new();
 
-    /// <summary>Name in the console, the report, telemetry (<c>gradient.model</c>) and the calibration file: the model's type name.</summary>
+    /// <summary>Name in the console, the report, telemetry (<c>gradient.model</c>) and the calibration file: the watch's model name.</summary>
     public string Name => Watch.ModelName;
 
     public abstract string Description { get; }
@@ -54,7 +54,7 @@ public abstract class ModelTraining : IDisposable
 
     public abstract void Dispose();
 
-    /// <summary>The watch on this model; it names the model by its type, the name the analyzer matches calibration entries by.</summary>
+    /// <summary>The watch on this model.</summary>
     protected abstract GradientWatch Watch { get; }
 
     /// <summary>One optimisation step on the batch; returns the loss and what the gradient watch measured.</summary>

@@ -9,7 +9,7 @@ namespace GradientDiagnostics;
 /// </summary>
 public sealed class GradientWatchOptions
 {
-    private readonly double vanishingRatio = 1e-3;
+    private readonly double vanishingRatio = TimestepProfile.DefaultVanishingRatio;
     private readonly double explodingRatio = 70;
     private readonly double explodingFactor = 20;
     private readonly int explodingWindow = 100;
@@ -23,7 +23,8 @@ public sealed class GradientWatchOptions
     /// sequence over the gradient at its end is below this ratio. Each end is the mean of <c>Norms</c> over a tenth of
     /// the timesteps (at least one; for T &lt; 20 exactly <c>Norms[0] / Norms[T-1]</c>). Default <c>1e-3</c>: the
     /// AUTOTRAINER vanishing rule (first-layer gradient three orders of magnitude below the last layer's) read along time
-    /// instead of depth. Must be in (0, 1).
+    /// instead of depth. It is also the bar of <see cref="TimestepProfile.MemoryHorizon"/>: a timestep counts as reached
+    /// while its norm stays at or above this fraction of the end's. Must be in (0, 1).
     /// </summary>
     public double VanishingRatio
     {

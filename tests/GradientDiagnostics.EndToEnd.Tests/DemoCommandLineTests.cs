@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 
 namespace GradientDiagnostics.EndToEnd.Tests;
 
-/// <summary>The main job as a user runs it: train both models briefly, print the summary, write the report.</summary>
+/// <summary>The main job as a user runs it: train the three models briefly, print the summary, write the report.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DemoCommandLineTests : IDisposable
 {
@@ -23,24 +23,30 @@ public sealed class DemoCommandLineTests : IDisposable
     }
 
     [Fact]
-    public async Task Trains_both_models_and_writes_the_report_it_names()
+    public async Task Trains_the_three_models_and_writes_the_report_it_names()
     {
         var report = Path.Combine(folder, "out", "report.html");
 
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", report }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.Matches(@"step +6/6 +RiskyModel: loss \d+\.\d{4} +global norm [\d.eE+-]+ +anomalies \d+ +\| +RecommendedModel: loss", output);
-        Assert.Contains("RiskyModel", output, StringComparison.Ordinal);
-        Assert.Matches("GD0001, *GD0003, *GD0005", Regex.Replace(output, @"[│\s]+", " "));
+        Assert.Matches(@"step +6/6 +risky-rnn: loss \d+\.\d{4} +global norm [\d.eE+-]+ +anomalies \d+ +\| +exploding-rnn: loss [\d.]+ +global norm [\w.+-]+ +anomalies \d+ +\| +recommended-lstm: loss", output);
+        var table = Regex.Replace(output, @"[│\s]+", " ");
+        Assert.Matches("GD0001, *GD0003, *GD0005", table);
+        Assert.Matches("GD0001, *GD0005", table);
+
+        // The summary's memory-horizon column: "k of 8" for every model, 8 being the sequence length.
+        Assert.Equal(3, Regex.Matches(table, @" \d of 8 ").Count);
         var printed = Regex.Match(output, "^Report: (.+)$", RegexOptions.Multiline).Groups[1].Value.Trim();
         Assert.Equal(Path.GetFullPath(report), printed);
 
         var html = File.ReadAllText(printed);
-        Assert.Contains("<section class=\"run\" id=\"run-0\">\n<h2>RiskyModel</h2>", html, StringComparison.Ordinal);
-        Assert.Contains("<section class=\"run\" id=\"run-1\">\n<h2>RecommendedModel</h2>", html, StringComparison.Ordinal);
-        // The per-timestep profiles came from the real watch: one heatmap per model, 8 timesteps wide.
-        Assert.Equal(2, Regex.Matches(html, "\"heatmaps\":\\[\\{\"module\":\"(rnn|lstm)\",\"timesteps\":8,").Count);
+        Assert.Contains("<section class=\"run\" id=\"run-0\">\n<h2>risky-rnn</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<section class=\"run\" id=\"run-1\">\n<h2>exploding-rnn</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<section class=\"run\" id=\"run-2\">\n<h2>recommended-lstm</h2>", html, StringComparison.Ordinal);
+        // The per-timestep profiles came from the real watch: one heatmap per model, 8 timesteps wide, and a horizon headline.
+        Assert.Equal(3, Regex.Matches(html, "\"heatmaps\":\\[\\{\"module\":\"(rnn|lstm)\",\"timesteps\":8,").Count);
+        Assert.Equal(3, Regex.Matches(html, "<p class=\"headline\" id=\"run-\\d-headline\">Gradient reaches <strong>\\d of 8</strong> timesteps back").Count);
     }
 
     [Fact]
@@ -51,8 +57,9 @@ public sealed class DemoCommandLineTests : IDisposable
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--model", "recommended", "--report", report }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.DoesNotContain("RiskyModel", output, StringComparison.Ordinal);
-        Assert.Contains("<h2>RecommendedModel</h2>", File.ReadAllText(report), StringComparison.Ordinal);
+        Assert.DoesNotContain("risky-rnn", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("exploding-rnn", output, StringComparison.Ordinal);
+        Assert.Contains("<h2>recommended-lstm</h2>", File.ReadAllText(report), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -65,7 +72,7 @@ public sealed class DemoCommandLineTests : IDisposable
     [InlineData("--otlp", "http://collector:4317/?token=x", "--otlp must be an absolute http:// or https:// URL with a host and no query, e.g. http://localhost:4317, got 'http://collector:4317/?token=x'.")]
     [InlineData("--otlp-protocol", "thrift", "--otlp-protocol must be one of grpc|http, got 'thrift'.")]
     [InlineData("--run-id", "a b", "--run-id must be 1 to 64 letters, digits, '.', '_' or '-', got 'a b'.")]
-    [InlineData("--model", "transformer", "--model must be one of both|risky|recommended, got 'transformer'.")]
+    [InlineData("--model", "transformer", "--model must be one of all|risky|exploding|recommended, got 'transformer'.")]
     public async Task Bad_values_stop_with_one_line_naming_the_option_and_exit_code_2(string option, string value, string message)
     {
         var (exitCode, output) = await Demo.RunAsync(new[] { option, value, "--report", Path.Combine(folder, "never.html") }, Timeout);
@@ -79,7 +86,7 @@ public sealed class DemoCommandLineTests : IDisposable
     {
         var (exitCode, output) = await Demo.RunAsync(new[] { "--model", "Transformer" }, Timeout);
 
-        AssertUsageError(exitCode, output, "both|risky|recommended");
+        AssertUsageError(exitCode, output, "all|risky|exploding|recommended");
         Assert.DoesNotContain("ModelChoice", output, StringComparison.Ordinal);
         Assert.DoesNotContain("AddingProblem.", output, StringComparison.Ordinal);
     }
@@ -140,7 +147,7 @@ public sealed class DemoCommandLineTests : IDisposable
     }
 
     [Fact]
-    public async Task The_calibration_option_writes_an_entry_for_each_model_named_by_its_type_keeping_other_entries()
+    public async Task The_calibration_option_writes_an_entry_for_each_model_keeping_other_entries()
     {
         var calibration = Path.Combine(folder, "project", "gradient-calibration.json");
         Directory.CreateDirectory(Path.GetDirectoryName(calibration)!);
@@ -152,9 +159,9 @@ public sealed class DemoCommandLineTests : IDisposable
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", Path.Combine(folder, "r.html"), "--calibration", calibration }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.Matches($@"Calibration: {Regex.Escape(calibration)} — recommended clip norm RiskyModel [\d.eE+-]+ \(6 steps\), RecommendedModel [\d.eE+-]+ \(6 steps\)", output);
+        Assert.Matches($@"Calibration: {Regex.Escape(calibration)} — recommended clip norm risky-rnn [\d.eE+-]+ \(6 steps\), exploding-rnn [\d.eE+-]+ \(6 steps\), recommended-lstm [\d.eE+-]+ \(6 steps\)", output);
         var models = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(calibration))!["models"]!.AsArray();
-        Assert.Equal(new[] { "Encoder", "RiskyModel", "RecommendedModel" }, models.Select(m => (string?)m!["model"]));
+        Assert.Equal(new[] { "Encoder", "risky-rnn", "exploding-rnn", "recommended-lstm" }, models.Select(m => (string?)m!["model"]));
         Assert.All(models.Skip(1), m =>
         {
             Assert.Equal(6, (int)m!["steps"]!);
@@ -202,7 +209,7 @@ public sealed class DemoCommandLineTests : IDisposable
 
         Assert.Equal(0, exitCode);
         Assert.Matches(@"(?m)^\s+--prometheus \[<port>\]\s+Serve", output);
-        Assert.Matches(@"(?m)^\s+--model <both\|risky\|recommended>\s", output);
+        Assert.Matches(@"(?m)^\s+--model <all\|risky\|exploding\|recommended>\s", output);
         Assert.Matches(@"(?m)^\s+--otlp-protocol <grpc\|http>\s", output);
         Assert.DoesNotContain("ModelChoice", output, StringComparison.Ordinal);
     }

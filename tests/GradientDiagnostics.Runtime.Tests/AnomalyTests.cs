@@ -24,6 +24,8 @@ public class AnomalyTests
         Assert.Equal(GradientAnomalyKind.Vanishing, anomaly.Kind);
         Assert.Contains("recurrent", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("GD0004", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Contains("forget-gate bias", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0004" }, anomaly.Rules);
         var norms = Assert.Single(report.Timesteps).Norms;
         Assert.True(norms[0] / norms[^1] < 1e-3);
     }
@@ -43,6 +45,26 @@ public class AnomalyTests
         Assert.Equal(GradientAnomalyKind.Vanishing, anomaly.Kind);
         Assert.Contains("GD0005", anomaly.Remedy, StringComparison.Ordinal);
         Assert.Contains("GD0003", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0005", "GD0003" }, anomaly.Rules);
+    }
+
+    [Fact]
+    public void A_vanishing_GRU_gets_the_gated_init_remedy_without_any_forget_gate()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(21);
+        using var model = new SequenceRegressor(nn.GRU(2, 32, batchFirst: true), 32, batchFirst: true);
+        using var watch = GradientWatch.Attach(model);
+        var (inputs, targets) = AddingProblem.Batch(16, 300, seed: 21);
+
+        nn.functional.mse_loss(model.call(inputs), targets).backward();
+        var anomaly = Assert.Single(watch.Record(1).Anomalies);
+
+        Assert.Equal(GradientAnomalyKind.Vanishing, anomaly.Kind);
+        Assert.Equal(new[] { "GD0004" }, anomaly.Rules);
+        Assert.Contains("GD0004", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.DoesNotContain("forget", anomaly.Remedy, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("LSTM", anomaly.Remedy, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -69,6 +91,7 @@ public class AnomalyTests
         var anomaly = Assert.Single(report.Anomalies);
         Assert.Equal(GradientAnomalyKind.Exploding, anomaly.Kind);
         Assert.Contains("GD0001", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0001", "GD0003" }, anomaly.Rules);
         var norms = Assert.Single(report.Timesteps).Norms;
         Assert.True(norms[0] / norms[^1] > 70, $"ratio {norms[0] / norms[^1]}");
     }
@@ -98,6 +121,7 @@ public class AnomalyTests
         Assert.Contains("previous 8 steps", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("GD0001", anomaly.Remedy, StringComparison.Ordinal);
         Assert.Contains("GD0002", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0001", "GD0002" }, anomaly.Rules);
     }
 
     [Fact]
@@ -143,6 +167,7 @@ public class AnomalyTests
         Assert.Contains("head.weight", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("recurrent.weight_hh_l0", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("GD0001", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0001" }, anomaly.Rules);
         Assert.True(double.IsNaN(report.GlobalNorm));
         Assert.Contains(logged, line => line.Contains("'nonfinite'", StringComparison.Ordinal) && line.Contains("at step 7", StringComparison.Ordinal) && line.Contains("GD0001", StringComparison.Ordinal));
     }
@@ -207,5 +232,24 @@ public class AnomalyTests
         var vanilla = Assert.Single(vanillaWatch.Record(1).Anomalies);
         Assert.Equal(GradientAnomalyKind.Vanishing, vanilla.Kind);
         Assert.Contains("GD0005", vanilla.Remedy, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_remedy_names_exactly_the_rules_it_lists()
+    {
+        foreach (var kind in Enum.GetValues<GradientDiagnostics.Hooks.RecurrentKind>())
+        {
+            foreach (var remedy in new[]
+            {
+                GradientDiagnostics.Detection.Remedies.Vanishing(kind),
+                GradientDiagnostics.Detection.Remedies.ExplodingOverTime(kind),
+                GradientDiagnostics.Detection.Remedies.ExplodingAcrossSteps,
+                GradientDiagnostics.Detection.Remedies.NonFinite,
+            })
+            {
+                var named = System.Text.RegularExpressions.Regex.Matches(remedy.Text, @"GD\d{4}").Select(m => m.Value).Distinct();
+                Assert.Equal(named, remedy.Rules);
+            }
+        }
     }
 }
