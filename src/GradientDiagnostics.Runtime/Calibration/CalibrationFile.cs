@@ -47,20 +47,29 @@ internal static class CalibrationFile
     }
 
     /// <summary>The JSON of one entry, as the v1 schema spells it.</summary>
-    public static JsonObject ToJson(CalibrationEntry entry) => new()
+    public static JsonObject ToJson(CalibrationEntry entry)
     {
-        ["model"] = entry.Model,
-        ["steps"] = entry.Steps,
-        ["globalNorm"] = new JsonObject
+        var json = new JsonObject
         {
-            ["p10"] = entry.GlobalNorm.P10,
-            ["p50"] = entry.GlobalNorm.P50,
-            ["p90"] = entry.GlobalNorm.P90,
-            ["p99"] = entry.GlobalNorm.P99,
-            ["max"] = entry.GlobalNorm.Max,
-        },
-        ["recommendedClipNorm"] = entry.RecommendedClipNorm,
-    };
+            ["model"] = entry.Model,
+            ["steps"] = entry.Steps,
+            ["globalNorm"] = new JsonObject
+            {
+                ["p10"] = entry.GlobalNorm.P10,
+                ["p50"] = entry.GlobalNorm.P50,
+                ["p90"] = entry.GlobalNorm.P90,
+                ["p99"] = entry.GlobalNorm.P99,
+                ["max"] = entry.GlobalNorm.Max,
+            },
+            ["recommendedClipNorm"] = entry.RecommendedClipNorm,
+        };
+        if (entry.MemoryHorizon is { } horizon)
+        {
+            json["memoryHorizon"] = new JsonObject { ["p50"] = horizon.P50, ["sequenceLength"] = horizon.SequenceLength };
+        }
+
+        return json;
+    }
 
     private static JsonObject Read(string fullPath)
     {

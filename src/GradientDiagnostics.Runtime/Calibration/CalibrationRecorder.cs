@@ -4,18 +4,23 @@ namespace GradientDiagnostics.Calibration;
 
 /// <summary>
 /// What a watch keeps for the calibration file: every recorded step's pre-clip global norm in a
-/// <see cref="NormQuantileSketch"/> (constant memory however long the run), and how many steps it left out.
+/// <see cref="NormQuantileSketch"/> (constant memory however long the run), how many steps it left out, and how often
+/// each memory horizon and profile length occurred (exact counts; as many as there are distinct lengths, at most the
+/// longest sequence plus one, whatever the number of steps).
 /// </summary>
 /// <remarks>
 /// A step whose global norm is NaN or infinite is counted in <see cref="NonFiniteSteps"/> and left out of the quantiles:
-/// one overflowed step would otherwise drag every upper quantile to infinity, and a threshold cannot be infinite. A step
-/// in which no parameter had a gradient (Record without backward) measured nothing and is not counted at all.
+/// one overflowed step would otherwise drag every upper quantile to infinity, and a threshold cannot be infinite; its
+/// profiles are left out of the horizons too. A step in which no parameter had a gradient (Record without backward)
+/// measured nothing and is not counted at all.
 /// Thread-safe: <see cref="Add"/> runs in the training loop, a snapshot may be taken from any thread.
 /// </remarks>
 internal sealed class CalibrationRecorder
 {
     private readonly object gate = new();
     private readonly NormQuantileSketch globalNorms = new();
+    private readonly SortedDictionary<int, long> horizons = new();
+    private readonly SortedDictionary<int, long> profileLengths = new();
     private long nonFiniteSteps;
 
     /// <summary>Steps left out of the quantiles because their global norm was NaN or infinite.</summary>
@@ -42,6 +47,11 @@ internal sealed class CalibrationRecorder
             if (double.IsFinite(report.GlobalNorm))
             {
                 globalNorms.Add(report.GlobalNorm);
+                foreach (var profile in report.Timesteps.Where(p => p.Norms.Length > 0))
+                {
+                    horizons[profile.MemoryHorizon] = horizons.GetValueOrDefault(profile.MemoryHorizon) + 1;
+                    profileLengths[profile.Norms.Length] = profileLengths.GetValueOrDefault(profile.Norms.Length) + 1;
+                }
             }
             else
             {
@@ -78,8 +88,26 @@ internal sealed class CalibrationRecorder
                 globalNorms.Quantile(0.90),
                 globalNorms.Quantile(0.99),
                 globalNorms.Max);
-            return new CalibrationEntry(model, globalNorms.Count, quantiles, recommended);
+            var horizon = horizons.Count == 0 ? null : new MemoryHorizonMedian(Median(horizons), Median(profileLengths));
+            return new CalibrationEntry(model, globalNorms.Count, quantiles, recommended, horizon);
         }
+    }
+
+    /// <summary>The value of rank ⌊(n − 1) / 2⌋ among counted values, the rank the sketch's quantiles use.</summary>
+    private static int Median(SortedDictionary<int, long> counts)
+    {
+        var rank = (counts.Values.Sum() - 1) / 2;
+        var seen = 0L;
+        foreach (var (value, count) in counts)
+        {
+            seen += count;
+            if (seen > rank)
+            {
+                return value;
+            }
+        }
+
+        throw new System.Diagnostics.UnreachableException("The counts add up to their sum.");
     }
 
     /// <summary>Writes the entry of <paramref name="model"/> into the file at <paramref name="path"/> (see <see cref="CalibrationFile.Write"/>).</summary>

@@ -33,6 +33,19 @@ public sealed class CalibrationFileTests : IDisposable
     }
 
     [Fact]
+    public void The_memory_horizon_block_follows_the_recommendation_when_profiles_were_recorded()
+    {
+        var path = Path.Combine(folder, "gradient-calibration.json");
+
+        CalibrationFile.Write(path, Entry("RecommendedModel", p90: 0.37, new MemoryHorizonMedian(31, 80)));
+
+        var entry = JsonNode.Parse(File.ReadAllText(path))!["models"]![0]!.AsObject();
+        Assert.Equal(new[] { "model", "steps", "globalNorm", "recommendedClipNorm", "memoryHorizon" }, entry.Select(p => p.Key));
+        Assert.Equal(new[] { "p50", "sequenceLength" }, entry["memoryHorizon"]!.AsObject().Select(p => p.Key));
+        Assert.Equal((31, 80), ((int)entry["memoryHorizon"]!["p50"]!, (int)entry["memoryHorizon"]!["sequenceLength"]!));
+    }
+
+    [Fact]
     public void Numbers_are_written_invariantly_and_read_back_exactly_under_any_culture()
     {
         var path = Path.Combine(folder, "culture.json");
@@ -40,7 +53,7 @@ public sealed class CalibrationFileTests : IDisposable
         try
         {
             CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
-            CalibrationFile.Write(path, new CalibrationEntry("M", 3, new NormQuantiles(1.5e-12, 0.123456789012345, 1234.5, 6.02e23, 1.7976931348623157e308), 0.125));
+            CalibrationFile.Write(path, new CalibrationEntry("M", 3, new NormQuantiles(1.5e-12, 0.123456789012345, 1234.5, 6.02e23, 1.7976931348623157e308), 0.125, null));
         }
         finally
         {
@@ -161,6 +174,6 @@ public sealed class CalibrationFileTests : IDisposable
         Assert.True(File.Exists(path));
     }
 
-    internal static CalibrationEntry Entry(string model, double p90) =>
-        new(model, 1200, new NormQuantiles(p90 / 4, p90 / 2, p90, p90 * 5, p90 * 17), p90);
+    internal static CalibrationEntry Entry(string model, double p90, MemoryHorizonMedian? horizon = null) =>
+        new(model, 1200, new NormQuantiles(p90 / 4, p90 / 2, p90, p90 * 5, p90 * 17), p90, horizon);
 }

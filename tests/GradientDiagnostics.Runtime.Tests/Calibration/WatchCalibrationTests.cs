@@ -24,8 +24,8 @@ public sealed class WatchCalibrationTests : IDisposable
         using var classifier = new EmbeddingClassifier(vocabulary: 20, embeddingSize: 8, hidden: 8, layers: 1, bidirectional: false);
         using var regressorOptimizer = optim.Adam(regressor.parameters(), 1e-2);
         using var classifierOptimizer = optim.Adam(classifier.parameters(), 1e-2);
-        var regressorNorms = new List<double>();
-        var classifierNorms = new List<double>();
+        var regressorReports = new List<GradientStepReport>();
+        var classifierReports = new List<GradientStepReport>();
         using (var regressorWatch = GradientWatch.Attach(regressor, new GradientWatchOptions { CalibrationPath = path }))
         using (var classifierWatch = GradientWatch.Attach(classifier, new GradientWatchOptions { CalibrationPath = path }))
         {
@@ -36,14 +36,14 @@ public sealed class WatchCalibrationTests : IDisposable
                 var (inputs, targets) = AddingProblem.Batch(16, 12, generator);
                 regressorOptimizer.zero_grad();
                 nn.functional.mse_loss(regressor.call(inputs), targets).backward();
-                regressorNorms.Add(regressorWatch.Record(step).GlobalNorm);
+                regressorReports.Add(regressorWatch.Record(step));
                 nn.utils.clip_grad_norm_(regressor.parameters(), 1.0);
                 regressorOptimizer.step();
 
                 var tokens = randint(0, 20, new long[] { 10, 8 }, generator: generator);
                 classifierOptimizer.zero_grad();
                 nn.functional.cross_entropy(classifier.call(tokens), tokens[-1] % 3).backward();
-                classifierNorms.Add(classifierWatch.Record(step).GlobalNorm);
+                classifierReports.Add(classifierWatch.Record(step));
                 classifierOptimizer.step();
             }
         }
@@ -51,8 +51,10 @@ public sealed class WatchCalibrationTests : IDisposable
         var models = ReadModels(path);
         // The classifier's watch is disposed first (using blocks end in reverse), so its entry comes first.
         Assert.Equal(new[] { nameof(EmbeddingClassifier), nameof(SequenceRegressor) }, models.Select(m => (string?)m!["model"]));
-        AssertMatches(classifierNorms, models[0]!);
-        AssertMatches(regressorNorms, models[1]!);
+        AssertMatches(classifierReports.Select(r => r.GlobalNorm).ToList(), models[0]!);
+        AssertMatches(regressorReports.Select(r => r.GlobalNorm).ToList(), models[1]!);
+        AssertHorizon(classifierReports, models[0]!, sequenceLength: 10);
+        AssertHorizon(regressorReports, models[1]!, sequenceLength: 12);
     }
 
     [Fact]
@@ -195,6 +197,15 @@ public sealed class WatchCalibrationTests : IDisposable
         Assert.Equal(sorted[^1], (double)entry["globalNorm"]!["max"]!);
         var recommended = sorted[(int)Math.Floor(0.9 * (sorted.Length + nonFiniteSteps - 1))];
         Assert.Equal(recommended, (double)entry["recommendedClipNorm"]!, (NormQuantileSketch.RelativeAccuracy + 0.005) * recommended);
+    }
+
+    /// <summary>The median of every profile's memory horizon (rank ⌊(n − 1) / 2⌋), exactly, and the profiles' length.</summary>
+    private static void AssertHorizon(List<GradientStepReport> reports, JsonNode entry, int sequenceLength)
+    {
+        var horizons = reports.SelectMany(r => r.Timesteps).Select(p => p.MemoryHorizon).Order().ToArray();
+        Assert.Equal(reports.Count, horizons.Length);
+        Assert.Equal(horizons[(horizons.Length - 1) / 2], (int)entry["memoryHorizon"]!["p50"]!);
+        Assert.Equal(sequenceLength, (int)entry["memoryHorizon"]!["sequenceLength"]!);
     }
 
     private static JsonArray ReadModels(string path) => JsonNode.Parse(File.ReadAllText(path))!["models"]!.AsArray();
