@@ -12,16 +12,19 @@ namespace GradientDiagnostics.Calibration;
 /// A step whose global norm is NaN or infinite is counted in <see cref="NonFiniteSteps"/> and left out of the quantiles:
 /// one overflowed step would otherwise drag every upper quantile to infinity, and a threshold cannot be infinite; its
 /// profiles are left out of the horizons too. A step in which no parameter had a gradient (Record without backward)
-/// measured nothing and is not counted at all.
+/// measured nothing and is not counted at all. The recommendation is taken from the healthy steps only — those the watch
+/// found neither exploding nor non-finite (<see cref="ClipRecommendation"/>).
 /// Thread-safe: <see cref="Add"/> runs in the training loop, a snapshot may be taken from any thread.
 /// </remarks>
 internal sealed class CalibrationRecorder
 {
     private readonly object gate = new();
     private readonly NormQuantileSketch globalNorms = new();
+    private readonly NormQuantileSketch healthyNorms = new();
     private readonly SortedDictionary<int, long> horizons = new();
     private readonly SortedDictionary<int, long> profileLengths = new();
     private long nonFiniteSteps;
+    private long unhealthySteps;
 
     /// <summary>Steps left out of the quantiles because their global norm was NaN or infinite.</summary>
     public long NonFiniteSteps
@@ -44,7 +47,17 @@ internal sealed class CalibrationRecorder
 
         lock (gate)
         {
-            if (double.IsFinite(report.GlobalNorm))
+            var finite = double.IsFinite(report.GlobalNorm);
+            if (finite && !report.Anomalies.Any(a => a.Kind is GradientAnomalyKind.Exploding or GradientAnomalyKind.NonFinite))
+            {
+                healthyNorms.Add(report.GlobalNorm);
+            }
+            else
+            {
+                unhealthySteps++;
+            }
+
+            if (finite)
             {
                 globalNorms.Add(report.GlobalNorm);
                 foreach (var profile in report.Timesteps.Where(p => p.Norms.Length > 0))
@@ -78,10 +91,11 @@ internal sealed class CalibrationRecorder
                     $"Nothing to calibrate for model '{model}': {recorded}. Call GradientWatch.Record after each backward() of a training step.");
             }
 
-            var recommended = ClipRecommendation.From(globalNorms, nonFiniteSteps) ?? throw new InvalidOperationException(
-                $"Model '{model}' diverged: {nonFiniteSteps} of its {globalNorms.Count + nonFiniteSteps} recorded steps had a NaN or infinite " +
-                "global norm, so its norms describe the divergence, not the model, and no clip threshold can be recommended from them. " +
-                "Calibrate a run that stays finite (clip with clip_grad_norm_ or AdaptiveGradientClipper); until then the analyzer uses its configured default.");
+            var recommended = ClipRecommendation.From(healthyNorms, unhealthySteps) ?? throw new InvalidOperationException(
+                $"Model '{model}' exploded: {unhealthySteps} of its {globalNorms.Count + nonFiniteSteps} recorded steps had exploding or non-finite " +
+                $"gradients ({nonFiniteSteps} non-finite), so its norms describe the explosion, not the model, and no clip threshold can be " +
+                "recommended from them. Calibrate a run that stays healthy (clip with clip_grad_norm_ or AdaptiveGradientClipper); until then " +
+                "the analyzer uses its configured default.");
             var quantiles = new NormQuantiles(
                 globalNorms.Quantile(0.10),
                 globalNorms.Quantile(0.50),

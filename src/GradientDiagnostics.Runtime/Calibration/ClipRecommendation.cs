@@ -11,28 +11,31 @@ internal static class ClipRecommendation
     private const int SignificantDigits = 3;
 
     /// <summary>
-    /// The 0.9 quantile of the pre-clip global norm over every recorded step, a non-finite norm counting as larger than
-    /// any finite one (it is an overflow, the largest norm of all), rounded to three significant digits for the code it
-    /// goes into. Null when that quantile is itself non-finite — more than a tenth of the steps overflowed: the run
-    /// diverged, and its norms describe the divergence rather than the model. When the quantile is 0 (most steps had no
-    /// gradient) the next positive figure is taken, p99 or else the maximum: a threshold of 0 would zero every gradient.
+    /// The 0.9 quantile of the pre-clip global norm over every recorded step, a step the watch found exploding or
+    /// non-finite counting as larger than any healthy one (its norm measures the explosion, and a threshold belongs below
+    /// it), rounded to three significant digits for the code it goes into. Null when that quantile falls among those
+    /// steps — more than a tenth of the run exploded or overflowed: its norms describe the explosion rather than the
+    /// model. When the quantile is 0 (most steps had no gradient) the next positive figure is taken, p99 of the healthy
+    /// norms or else their maximum (null if that is 0 too): a threshold of 0 would zero every gradient.
     /// </summary>
-    /// <param name="finiteNorms">The finite norms; its maximum must be positive.</param>
-    /// <param name="nonFiniteSteps">Steps whose norm was NaN or infinite.</param>
-    public static double? From(NormQuantileSketch finiteNorms, long nonFiniteSteps)
+    /// <param name="healthyNorms">The finite norms of the steps without an exploding or non-finite anomaly.</param>
+    /// <param name="unhealthySteps">Steps with exploding or non-finite gradients.</param>
+    public static double? From(NormQuantileSketch healthyNorms, long unhealthySteps)
     {
-        var rank = (long)Math.Floor(Quantile * (finiteNorms.Count + nonFiniteSteps - 1));
-        if (rank >= finiteNorms.Count)
+        var rank = (long)Math.Floor(Quantile * (healthyNorms.Count + unhealthySteps - 1));
+        if (rank >= healthyNorms.Count)
         {
             return null;
         }
 
-        var threshold = finiteNorms.ValueAt(rank);
+        var threshold = healthyNorms.ValueAt(rank);
         if (threshold == 0)
         {
-            threshold = finiteNorms.Quantile(0.99) is > 0 and var p99 ? p99 : finiteNorms.Max;
+            threshold = healthyNorms.Quantile(0.99) is > 0 and var p99 ? p99 : healthyNorms.Max;
         }
 
-        return double.Parse(threshold.ToString("G" + SignificantDigits, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        return threshold > 0
+            ? double.Parse(threshold.ToString("G" + SignificantDigits, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)
+            : null;
     }
 }

@@ -57,6 +57,29 @@ public sealed class CalibrationRecorderTests
         Assert.Equal(2.0, entry.RecommendedClipNorm, 0.02);
     }
 
+    [Fact]
+    public void Steps_the_watch_found_exploding_count_above_every_healthy_one_and_a_run_of_them_recommends_nothing()
+    {
+        var exploding = new[] { new GradientAnomaly(GradientAnomalyKind.Exploding, "jump", "clip gradients — GD0001") };
+        var recorder = new CalibrationRecorder();
+        foreach (var norm in Enumerable.Range(1, 18))
+        {
+            recorder.Add(Report(norm));
+        }
+
+        recorder.Add(Report(500, exploding));
+        recorder.Add(Report(0.5, exploding));
+
+        // 20 steps, rank ⌊0.9 · 19⌋ = 17 among 1…18 and two steps above them all: 18, although one flagged norm was 0.5.
+        var entry = recorder.Snapshot("M");
+        Assert.Equal(18, entry.RecommendedClipNorm);
+        Assert.Equal(500, entry.GlobalNorm.Max);
+
+        recorder.Add(Report(600, exploding));
+        var error = Assert.Throws<InvalidOperationException>(() => recorder.Snapshot("M"));
+        Assert.Contains("Model 'M' exploded: 3 of its 21 recorded steps had exploding or non-finite gradients (0 non-finite)", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>A profile whose horizon is <paramref name="horizon"/>: the gradient vanishes just before the last <paramref name="horizon"/> timesteps.</summary>
     private static TimestepProfile Profile(int horizon, int length)
     {
@@ -68,4 +91,7 @@ public sealed class CalibrationRecorderTests
 
     private static GradientStepReport Report(double globalNorm, params TimestepProfile[] profiles) =>
         new(1, globalNorm, new Dictionary<string, double> { ["w"] = globalNorm }, profiles, Array.Empty<GradientAnomaly>());
+
+    private static GradientStepReport Report(double globalNorm, GradientAnomaly[] anomalies) =>
+        new(1, globalNorm, new Dictionary<string, double> { ["w"] = globalNorm }, Array.Empty<TimestepProfile>(), anomalies);
 }
