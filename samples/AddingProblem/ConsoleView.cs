@@ -69,7 +69,7 @@ public static class ConsoleView
         var anomalies = training.AnomalyCount == 0 ? "[green]0[/]" : $"[red]{training.AnomalyCount}[/]";
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"[bold]{Markup.Escape(training.Name),-16}[/] step {step,4}/{steps}  loss {training.LastLoss ?? double.NaN,7:F4}  "
+            $"[bold]{Markup.Escape(training.Name),-19}[/] step {step,4}/{steps}  loss {training.LastLoss ?? double.NaN,7:F4}  "
             + $"global norm {training.LastReport?.GlobalNorm ?? double.NaN,9:G3}  anomalies ") + anomalies;
     }
 

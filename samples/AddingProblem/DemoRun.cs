@@ -61,19 +61,19 @@ public static class DemoRun
             if (settings.Models is ModelChoice.All or ModelChoice.Risky)
             {
                 manual_seed(settings.Seed);
-                trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions("risky-rnn", telemetry)));
+                trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions(telemetry)));
             }
 
             if (settings.Models is ModelChoice.All or ModelChoice.Exploding)
             {
                 manual_seed(settings.Seed);
-                trainings.Add(new RiskyExplodingTraining(settings.Hidden, settings.LearningRate, WatchOptions("exploding-rnn", telemetry)));
+                trainings.Add(new RiskyExplodingTraining(settings.Hidden, settings.LearningRate, WatchOptions(telemetry)));
             }
 
             if (settings.Models is ModelChoice.All or ModelChoice.Recommended)
             {
                 manual_seed(settings.Seed);
-                trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions("recommended-lstm", telemetry)));
+                trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions(telemetry)));
             }
 
             Console.WriteLine(
@@ -135,9 +135,12 @@ public static class DemoRun
         }
     }
 
-    private static GradientWatchOptions WatchOptions(string name, DemoTelemetry telemetry) => new()
+    /// <summary>
+    /// No ModelName: each watch names its model by its type (RiskyModel, RiskyExplodingModel, RecommendedModel), the
+    /// name the analyzer matches calibration-file entries by.
+    /// </summary>
+    private static GradientWatchOptions WatchOptions(DemoTelemetry telemetry) => new()
     {
-        ModelName = name,
         LoggerFactory = telemetry.LoggerFactory,
     };
 

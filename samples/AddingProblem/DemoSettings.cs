@@ -6,13 +6,13 @@ public enum ModelChoice
     /// <summary>All three side by side: vanishing, exploding, and the recommended model that avoids both.</summary>
     All,
 
-    /// <summary>The vanishing baseline: default-initialised tanh RNN (risky-rnn).</summary>
+    /// <summary>The vanishing baseline: default-initialised tanh RNN (RiskyModel).</summary>
     Risky,
 
-    /// <summary>The exploding baseline: ReLU RNN with recurrent weights 1.5·I (exploding-rnn).</summary>
+    /// <summary>The exploding baseline: ReLU RNN with recurrent weights 1.5·I (RiskyExplodingModel).</summary>
     Exploding,
 
-    /// <summary>The clipped, orthogonally initialised LSTM (recommended-lstm).</summary>
+    /// <summary>The clipped, orthogonally initialised LSTM (RecommendedModel).</summary>
     Recommended,
 }
 

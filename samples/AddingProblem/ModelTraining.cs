@@ -10,7 +10,7 @@ public abstract class ModelTraining : IDisposable
     private readonly List<GradientStepReport> reports = new();
     private readonly Dictionary<long, double> losses = new();
 
-    /// <summary>Name in the console, the report, telemetry (<c>gradient.model</c>) and the calibration file: the watch's model name.</summary>
+    /// <summary>Name in the console, the report, telemetry (<c>gradient.model</c>) and the calibration file: the watch's model name, the model's type name.</summary>
     public string Name => Watch.ModelName;
 
     public abstract string Description { get; }

@@ -63,9 +63,9 @@ public sealed class AspireDashboardTests : IDisposable
                 .ToArray();
             return records.Length >= 18;
         });
-        Assert.Equal(6, records.Count(m => m == "risky-rnn"));
-        Assert.Equal(6, records.Count(m => m == "exploding-rnn"));
-        Assert.Equal(6, records.Count(m => m == "recommended-lstm"));
+        Assert.Equal(6, records.Count(m => m == "RiskyModel"));
+        Assert.Equal(6, records.Count(m => m == "RiskyExplodingModel"));
+        Assert.Equal(6, records.Count(m => m == "RecommendedModel"));
 
         // The printed login URL signs a browser in; a wrong token does not.
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(10) };

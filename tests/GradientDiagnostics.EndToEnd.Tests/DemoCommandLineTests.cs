@@ -30,7 +30,7 @@ public sealed class DemoCommandLineTests : IDisposable
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", report }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.Matches(@"step +6/6 +risky-rnn: loss \d+\.\d{4} +global norm [\d.eE+-]+ +anomalies \d+ +\| +exploding-rnn: loss [\d.]+ +global norm [\w.+-]+ +anomalies \d+ +\| +recommended-lstm: loss", output);
+        Assert.Matches(@"step +6/6 +RiskyModel: loss \d+\.\d{4} +global norm [\d.eE+-]+ +anomalies \d+ +\| +RiskyExplodingModel: loss [\d.]+ +global norm [\w.+-]+ +anomalies \d+ +\| +RecommendedModel: loss", output);
         var table = Regex.Replace(output, @"[│\s]+", " ");
         Assert.Matches("GD0001, *GD0003, *GD0005", table);
         Assert.Matches("GD0001, *GD0005", table);
@@ -41,9 +41,9 @@ public sealed class DemoCommandLineTests : IDisposable
         Assert.Equal(Path.GetFullPath(report), printed);
 
         var html = File.ReadAllText(printed);
-        Assert.Contains("<section class=\"run\" id=\"run-0\">\n<h2>risky-rnn</h2>", html, StringComparison.Ordinal);
-        Assert.Contains("<section class=\"run\" id=\"run-1\">\n<h2>exploding-rnn</h2>", html, StringComparison.Ordinal);
-        Assert.Contains("<section class=\"run\" id=\"run-2\">\n<h2>recommended-lstm</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<section class=\"run\" id=\"run-0\">\n<h2>RiskyModel</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<section class=\"run\" id=\"run-1\">\n<h2>RiskyExplodingModel</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<section class=\"run\" id=\"run-2\">\n<h2>RecommendedModel</h2>", html, StringComparison.Ordinal);
         // The per-timestep profiles came from the real watch: one heatmap per model, 8 timesteps wide, and a horizon headline.
         Assert.Equal(3, Regex.Matches(html, "\"heatmaps\":\\[\\{\"module\":\"(rnn|lstm)\",\"timesteps\":8,").Count);
         Assert.Equal(3, Regex.Matches(html, "<p class=\"headline\" id=\"run-\\d-headline\">Gradient reaches <strong>\\d of 8</strong> timesteps back").Count);
@@ -57,9 +57,9 @@ public sealed class DemoCommandLineTests : IDisposable
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--model", "recommended", "--report", report }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.DoesNotContain("risky-rnn", output, StringComparison.Ordinal);
-        Assert.DoesNotContain("exploding-rnn", output, StringComparison.Ordinal);
-        Assert.Contains("<h2>recommended-lstm</h2>", File.ReadAllText(report), StringComparison.Ordinal);
+        Assert.DoesNotContain("RiskyModel", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("RiskyExplodingModel", output, StringComparison.Ordinal);
+        Assert.Contains("<h2>RecommendedModel</h2>", File.ReadAllText(report), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -147,7 +147,7 @@ public sealed class DemoCommandLineTests : IDisposable
     }
 
     [Fact]
-    public async Task The_calibration_option_writes_an_entry_for_each_model_keeping_other_entries()
+    public async Task The_calibration_option_writes_an_entry_for_each_model_named_by_its_type_keeping_other_entries()
     {
         var calibration = Path.Combine(folder, "project", "gradient-calibration.json");
         Directory.CreateDirectory(Path.GetDirectoryName(calibration)!);
@@ -159,14 +159,15 @@ public sealed class DemoCommandLineTests : IDisposable
         var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", Path.Combine(folder, "r.html"), "--calibration", calibration }), Timeout);
 
         Assert.True(exitCode == 0, output);
-        Assert.Matches($@"Calibration: {Regex.Escape(calibration)} — recommended clip norm risky-rnn [\d.eE+-]+ \(6 steps\), exploding-rnn [\d.eE+-]+ \(6 steps\), recommended-lstm [\d.eE+-]+ \(6 steps\)", output);
+        Assert.Matches($@"Calibration: {Regex.Escape(calibration)} — recommended clip norm RiskyModel [\d.eE+-]+ \(6 steps\), RiskyExplodingModel [\d.eE+-]+ \(6 steps\), RecommendedModel [\d.eE+-]+ \(6 steps\)", output);
         var models = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(calibration))!["models"]!.AsArray();
-        Assert.Equal(new[] { "Encoder", "risky-rnn", "exploding-rnn", "recommended-lstm" }, models.Select(m => (string?)m!["model"]));
+        Assert.Equal(new[] { "Encoder", "RiskyModel", "RiskyExplodingModel", "RecommendedModel" }, models.Select(m => (string?)m!["model"]));
         Assert.All(models.Skip(1), m =>
         {
             Assert.Equal(6, (int)m!["steps"]!);
             Assert.True((double)m["recommendedClipNorm"]! > 0);
             Assert.True((double)m["globalNorm"]!["p10"]! <= (double)m["globalNorm"]!["max"]!);
+            Assert.Equal(8, (int)m["memoryHorizon"]!["sequenceLength"]!);
         });
     }
 

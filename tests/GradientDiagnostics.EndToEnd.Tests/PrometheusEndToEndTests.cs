@@ -51,7 +51,7 @@ public sealed class PrometheusEndToEndTests : IDisposable
             foreach (var run in runIds)
             {
                 var series = perTimestep.Where(r => r.Labels["service_instance_id"] == run).Select(r => r.Labels).ToArray();
-                Assert.Equal(new[] { "exploding-rnn", "recommended-lstm", "risky-rnn" }, series.Select(s => s["gradient_model"]).Distinct().Order());
+                Assert.Equal(new[] { "RecommendedModel", "RiskyExplodingModel", "RiskyModel" }, series.Select(s => s["gradient_model"]).Distinct().Order());
                 Assert.Equal(new[] { "lstm", "rnn" }, series.Select(s => s["rnn_module"]).Distinct().Order());
                 // Up to 64 timesteps get one bucket each; longer sequences share bounded buckets (docs/telemetry.md).
                 var buckets = series.Where(s => s["rnn_module"] == "lstm").Select(s => s["rnn_timestep"]).Order().ToArray();
