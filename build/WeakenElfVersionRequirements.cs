@@ -88,10 +88,14 @@ public sealed class WeakenElfVersionRequirements : Task
 
         // Write a new file and swap it in: the output copy may be a hard link into the NuGet cache,
         // and writing through it would change the cache.
+        // The copy keeps the original's timestamp: the next incremental build's copy (SkipUnchangedFiles, compares size
+        // and time) then sees an unchanged file and leaves the patched one in place instead of copying and patching again.
+        var timestamp = File.GetLastWriteTimeUtc(path);
         var temporary = path + ".gdpatch";
         File.WriteAllBytes(temporary, bytes);
         File.Delete(path);
         File.Move(temporary, path);
+        File.SetLastWriteTimeUtc(path, timestamp);
         Log.LogMessage(MessageImportance.High, "GradientDiagnostics: marked {0} weak in '{1}' ({2} lacks it).", string.Join(", ", patched), path, systemLibrary);
     }
 

@@ -7,7 +7,7 @@ namespace AddingProblem;
 
 /// <summary>
 /// The command line. Every option has a default that needs no server; a bad value is reported with the option's
-/// name and the value given, and the program exits with code 1 before training starts.
+/// name and the value given (<see cref="UsageErrors"/>), and the program exits with code 2 before training starts.
 /// </summary>
 public static class Cli
 {
@@ -22,11 +22,7 @@ public static class Cli
         var seed = new Option<int>("--seed") { Description = "Random seed (data and initialisation).", DefaultValueFactory = _ => 17 };
         var learningRate = PositiveNumber("--lr", 1e-2, "Adam learning rate.", below: 10);
         var clip = PositiveNumber("--clip", 1.0, "Max gradient norm of the recommended model's clip_grad_norm_.", below: 1e6);
-        var models = new Option<ModelChoice>("--model")
-        {
-            Description = "Which models to train: both, risky or recommended.",
-            DefaultValueFactory = _ => ModelChoice.Both,
-        };
+        var models = ChoiceOption.Create("--model", ModelChoice.All, "Which models to train.");
         var report = new Option<string>("--report")
         {
             HelpName = "path",
@@ -35,6 +31,12 @@ public static class Cli
             CustomParser = result => Token(result) is { Length: > 0 } path && path.IndexOfAny(Path.GetInvalidPathChars()) < 0
                 ? path
                 : Fail<string>(result, $"--report must be a file path, got '{Token(result)}'.", ""),
+        };
+        var calibration = new Option<string?>(CalibrationOutput.Option)
+        {
+            HelpName = "path",
+            Description = "After training, write each model's measured gradient-norm calibration (quantiles and a recommended clip threshold) "
+                + "to this file, e.g. gradient-calibration.json in your project folder for the analyzer; other models' entries in it are kept.",
         };
         var runId = new Option<string?>("--run-id")
         {
@@ -48,19 +50,15 @@ public static class Cli
         {
             HelpName = "endpoint",
             Description = "Send metrics, traces and logs by OTLP to this endpoint, e.g. http://localhost:4317 (an OpenTelemetry Collector).",
-            CustomParser = result => Uri.TryCreate(Token(result), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            CustomParser = result => OptionChecks.OtlpEndpoint(Token(result)) is { } uri
                 ? uri
-                : Fail<Uri?>(result, $"--otlp must be an absolute http:// or https:// URL, got '{Token(result)}'.", null),
+                : Fail<Uri?>(result, $"--otlp must be an absolute http:// or https:// URL with a host and no query, e.g. http://localhost:4317, got '{Token(result)}'.", null),
         };
-        var otlpProtocol = new Option<OtlpProtocol>("--otlp-protocol")
-        {
-            Description = "OTLP transport for --otlp: grpc (usually port 4317) or http (http/protobuf, usually port 4318).",
-            DefaultValueFactory = _ => OtlpProtocol.Grpc,
-        };
+        var otlpProtocol = ChoiceOption.Create("--otlp-protocol", OtlpProtocol.Grpc, "OTLP transport for --otlp: grpc (usually port 4317) or http (http/protobuf, usually port 4318).");
         var prometheus = new Option<int?>("--prometheus")
         {
             HelpName = "port",
-            Description = $"Serve a Prometheus scrape endpoint at http://<host>:<port>/metrics (port defaults to {DefaultPrometheusPort}).",
+            Description = $"Serve a Prometheus scrape endpoint at http://<host>:<port>/metrics; the port is optional (default {DefaultPrometheusPort}).",
             Arity = ArgumentArity.ZeroOrOne,
             CustomParser = result =>
             {
@@ -93,11 +91,12 @@ public static class Cli
         };
 
         var root = new RootCommand(
-            "Trains on Hochreiter's adding problem on the CPU: a vanilla RNN the analyzer warns about against the clipped, "
-            + "orthogonally initialised LSTM it recommends, with per-timestep gradient norms from GradientWatch, a live "
-            + "console view, an HTML report and optional OpenTelemetry export.")
+            "Trains on Hochreiter's adding problem on the CPU: two vanilla RNNs the analyzer warns about, one whose gradient "
+            + "vanishes and one whose gradient explodes, against the clipped, orthogonally initialised LSTM it recommends, with "
+            + "per-timestep gradient norms and memory horizons from GradientWatch, a live console view, an HTML report and "
+            + "optional OpenTelemetry export.")
         {
-            steps, seqLen, batch, hidden, seed, learningRate, clip, models, report, runId, otlp, otlpProtocol, prometheus, prometheusHost, dashboard, hold,
+            steps, seqLen, batch, hidden, seed, learningRate, clip, models, report, calibration, runId, otlp, otlpProtocol, prometheus, prometheusHost, dashboard, hold,
         };
         root.Validators.Add(result =>
         {
@@ -106,6 +105,7 @@ public static class Cli
                 result.AddError("--dashboard sends the telemetry to the dashboard it starts; use either --dashboard or --otlp.");
             }
         });
+        OptionalValueHelp.Install(root);
         root.SetAction((parse, cancellation) => run(
             new DemoSettings
             {
@@ -116,11 +116,12 @@ public static class Cli
                 Seed = parse.GetValue(seed),
                 LearningRate = parse.GetValue(learningRate),
                 ClipNorm = parse.GetValue(clip),
-                Models = parse.GetValue(models),
+                Models = ChoiceOption.Value<ModelChoice>(parse.GetValue(models)!),
                 ReportPath = parse.GetValue(report)!,
+                CalibrationPath = parse.GetValue(calibration),
                 RunId = parse.GetValue(runId) ?? Guid.NewGuid().ToString("N")[..12],
                 OtlpEndpoint = parse.GetValue(otlp),
-                OtlpProtocol = parse.GetValue(otlpProtocol),
+                OtlpProtocol = ChoiceOption.Value<OtlpProtocol>(parse.GetValue(otlpProtocol)!),
                 PrometheusPort = parse.GetValue(prometheus),
                 PrometheusHost = parse.GetValue(prometheusHost)!,
                 Dashboard = parse.GetValue(dashboard),

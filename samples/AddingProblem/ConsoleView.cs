@@ -69,7 +69,7 @@ public static class ConsoleView
         var anomalies = training.AnomalyCount == 0 ? "[green]0[/]" : $"[red]{training.AnomalyCount}[/]";
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"[bold]{Markup.Escape(training.Name),-16}[/] step {step,4}/{steps}  loss {training.LastLoss ?? double.NaN,7:F4}  "
+            $"[bold]{Markup.Escape(training.Name),-19}[/] step {step,4}/{steps}  loss {training.LastLoss ?? double.NaN,7:F4}  "
             + $"global norm {training.LastReport?.GlobalNorm ?? double.NaN,9:G3}  anomalies ") + anomalies;
     }
 
@@ -87,18 +87,22 @@ public static class ConsoleView
             .AddColumn(new TableColumn("median global norm").RightAligned())
             .AddColumn(new TableColumn("max global norm").RightAligned())
             .AddColumn(new TableColumn("gradient at t=0 / t=T-1").RightAligned())
+            .AddColumn(new TableColumn("memory horizon").RightAligned())
+            .AddColumn(new TableColumn("per-step gain").RightAligned())
             .AddColumn(new TableColumn("anomalies (non-finite / exploding / vanishing)").RightAligned())
             .AddColumn("analyzer");
-        foreach (var training in trainings)
+        var summaries = trainings.Select(t => (Training: t, Summary: GradientRunSummary.From(t.ToReportRun()))).ToList();
+        foreach (var (training, summary) in summaries)
         {
-            var summary = GradientRunSummary.From(training.ToReportRun());
             var findings = training.Findings.Select(f => f.Split(':')[0]).Where(f => f.StartsWith("GD", StringComparison.Ordinal)).ToArray();
             table.AddRow(
                 new Markup($"[bold]{Markup.Escape(training.Name)}[/]"),
-                new Text(Format(summary.FinalLoss, "F4")),
+                new Text(Format(summary.FinalLoss, summary.FinalLoss < 1000 ? "F4" : "G3")),
                 new Text(Format(summary.MedianGlobalNorm)),
                 new Text(Format(summary.MaxGlobalNorm)),
                 new Text(Format(summary.FirstToLastTimestepRatio)),
+                new Text(summary.MemoryHorizon?.Reach ?? "-"),
+                new Text(Format(summary.MemoryHorizon?.PerStepGain)),
                 new Markup(string.Join(" / ", new[] { GradientAnomalyKind.NonFinite, GradientAnomalyKind.Exploding, GradientAnomalyKind.Vanishing }
                     .Select(kind => summary.Anomalies[kind] == 0 ? "0" : $"[red]{summary.Anomalies[kind]}[/]"))),
                 new Markup(findings.Length == 0 ? "[green]no warnings[/]" : $"[yellow]{string.Join(", ", findings)}[/]"));
@@ -108,6 +112,20 @@ public static class ConsoleView
         AnsiConsole.MarkupLine(string.Create(
             CultureInfo.InvariantCulture,
             $"Predicting the mean scores a loss of {AddingTask.MeanPredictorLoss:F3}; learning the task means going well below it."));
+        AnsiConsole.MarkupLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"The first marked input lies in the first half: a memory horizon below T/2 = {seqLen / 2} cannot reach it. A per-step gain below 1 vanishes, above 1 explodes."));
+        foreach (var (training, summary) in summaries)
+        {
+            var unprofiled = summary.Unprofiled;
+            if (unprofiled.Count > 0)
+            {
+                // Nothing silent: a module the watch could not see is named with the way out.
+                AnsiConsole.MarkupLine(Markup.Escape(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{training.Name}: not profiled: {string.Join(", ", unprofiled.Select(u => $"{u.Key} ({u.Value} steps)"))}. Invoke recurrent modules with call(...), and pass packed input through GradientWatch.TrackInput.")));
+            }
+        }
     }
 
     private static string Format(double? value, string format = "G3") => value switch

@@ -10,10 +10,24 @@ public static class DemoRun
 {
     public static async Task<int> RunAsync(DemoSettings settings, CancellationToken cancellation)
     {
+        if (OptionChecks.FirstProblem(settings) is { } problem)
+        {
+            return UsageErrors.Report([problem], Console.Error);
+        }
+
+        try
+        {
+            TorchSharpNative.EnsureLoaded();
+        }
+        catch (InvalidOperationException exception)
+        {
+            Console.Error.WriteLine(exception.Message);
+            return 1;
+        }
+
         // The tensors here are small (batch × 32 features): one intra-op thread is as fast as two on an idle machine,
         // and it does not spin-wait when other processes compete for the cores (which made runs several times slower).
         set_num_threads(1);
-        manual_seed(settings.Seed);
         var generator = new Generator((ulong)settings.Seed);
         var trainings = new List<ModelTraining>();
 
@@ -43,14 +57,23 @@ public static class DemoRun
                 Console.WriteLine($"Sending OTLP ({settings.OtlpProtocol.ToString().ToLowerInvariant()}) to {otlp.Endpoint}");
             }
 
-            if (settings.Models is ModelChoice.Both or ModelChoice.Risky)
+            // Each model starts from the seed, so its initialisation (and run) is the same whichever others train beside it.
+            if (settings.Models is ModelChoice.All or ModelChoice.Risky)
             {
-                trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions("risky-rnn", telemetry)));
+                manual_seed(settings.Seed);
+                trainings.Add(new RiskyTraining(settings.Hidden, settings.LearningRate, WatchOptions(telemetry)));
             }
 
-            if (settings.Models is ModelChoice.Both or ModelChoice.Recommended)
+            if (settings.Models is ModelChoice.All or ModelChoice.Exploding)
             {
-                trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions("recommended-lstm", telemetry)));
+                manual_seed(settings.Seed);
+                trainings.Add(new RiskyExplodingTraining(settings.Hidden, settings.LearningRate, WatchOptions(telemetry)));
+            }
+
+            if (settings.Models is ModelChoice.All or ModelChoice.Recommended)
+            {
+                manual_seed(settings.Seed);
+                trainings.Add(new RecommendedTraining(settings.Hidden, settings.SeqLen, settings.LearningRate, settings.ClipNorm, WatchOptions(telemetry)));
             }
 
             Console.WriteLine(
@@ -71,13 +94,18 @@ public static class DemoRun
             }
 
             ConsoleView.Summary(trainings, settings.SeqLen);
+            if (settings.CalibrationPath is { } calibration && CalibrationOutput.Write(calibration, trainings) != 0)
+            {
+                return 1;
+            }
+
             string reportPath;
             try
             {
                 reportPath = GradientHtmlReport.Write(
                     settings.ReportPath,
                     trainings.Select(t => t.ToReportRun()).ToArray(),
-                    new GradientReportOptions { Title = $"Adding problem (T = {settings.SeqLen}): what the analyzer warns about vs. what it recommends" });
+                    new GradientReportOptions { Title = $"Adding problem (T = {settings.SeqLen}): vanishing and exploding gradients, and the model the analyzer recommends" });
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
@@ -107,9 +135,12 @@ public static class DemoRun
         }
     }
 
-    private static GradientWatchOptions WatchOptions(string name, DemoTelemetry telemetry) => new()
+    /// <summary>
+    /// No ModelName: each watch names its model by its type (RiskyModel, RiskyExplodingModel, RecommendedModel), the
+    /// name the analyzer matches calibration-file entries by.
+    /// </summary>
+    private static GradientWatchOptions WatchOptions(DemoTelemetry telemetry) => new()
     {
-        ModelName = name,
         LoggerFactory = telemetry.LoggerFactory,
     };
 

@@ -1,9 +1,18 @@
 namespace AddingProblem;
 
+/// <summary>The accepted values of <c>--model</c> (lower-cased on the command line).</summary>
 public enum ModelChoice
 {
-    Both,
+    /// <summary>All three side by side: vanishing, exploding, and the recommended model that avoids both.</summary>
+    All,
+
+    /// <summary>The vanishing baseline: default-initialised tanh RNN (RiskyModel).</summary>
     Risky,
+
+    /// <summary>The exploding baseline: ReLU RNN with recurrent weights 1.5·I (RiskyExplodingModel).</summary>
+    Exploding,
+
+    /// <summary>The clipped, orthogonally initialised LSTM (RecommendedModel).</summary>
     Recommended,
 }
 
@@ -25,6 +34,7 @@ public sealed record DemoSettings
     public required double ClipNorm { get; init; }
     public required ModelChoice Models { get; init; }
     public required string ReportPath { get; init; }
+    public string? CalibrationPath { get; init; }
     public required string RunId { get; init; }
     public Uri? OtlpEndpoint { get; init; }
     public OtlpProtocol OtlpProtocol { get; init; }

@@ -10,8 +10,8 @@ public abstract class ModelTraining : IDisposable
     private readonly List<GradientStepReport> reports = new();
     private readonly Dictionary<long, double> losses = new();
 
-    /// <summary>Name in the console, the report and telemetry (<c>gradient.model</c>).</summary>
-    public abstract string Name { get; }
+    /// <summary>Name in the console, the report, telemetry (<c>gradient.model</c>) and the calibration file: the watch's model name, the model's type name.</summary>
+    public string Name => Watch.ModelName;
 
     public abstract string Description { get; }
 
@@ -49,7 +49,13 @@ public abstract class ModelTraining : IDisposable
         Losses = losses,
     };
 
+    /// <summary>Writes this model's entry into the calibration file at <paramref name="path"/> (see <see cref="GradientWatch.WriteCalibration"/>).</summary>
+    public void WriteCalibration(string path) => Watch.WriteCalibration(path);
+
     public abstract void Dispose();
+
+    /// <summary>The watch on this model.</summary>
+    protected abstract GradientWatch Watch { get; }
 
     /// <summary>One optimisation step on the batch; returns the loss and what the gradient watch measured.</summary>
     protected abstract (double Loss, GradientStepReport Report) TrainStep(long step, Tensor inputs, Tensor targets);

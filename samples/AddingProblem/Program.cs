@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Runtime.InteropServices;
 using AddingProblem;
 
@@ -13,8 +14,14 @@ Console.CancelKeyPress += (_, e) =>
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopGracefully);
 using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, StopGracefully);
 
+var parse = Cli.Build(DemoRun.RunAsync).Parse(args);
+if (parse.Action is ParseErrorAction)
+{
+    return UsageErrors.Report(parse.Errors.Select(e => e.Message).ToList(), Console.Error);
+}
+
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
-return await Cli.Build(DemoRun.RunAsync).Parse(args).InvokeAsync(invocation, cancellation.Token);
+return await parse.InvokeAsync(invocation, cancellation.Token);
 
 void StopGracefully(PosixSignalContext context)
 {

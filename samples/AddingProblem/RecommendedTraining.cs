@@ -19,8 +19,6 @@ public sealed class RecommendedTraining : ModelTraining
         watch = GradientWatch.Attach(model, watchOptions);
     }
 
-    public override string Name => "recommended-lstm";
-
     public override string Description =>
         "nn.LSTM with orthogonal recurrent weights, Xavier input weights and chrono forget-gate biases, gradients clipped to a norm of "
         + maxNorm.ToString("G", System.Globalization.CultureInfo.InvariantCulture) + ".";
@@ -44,6 +42,8 @@ public sealed class RecommendedTraining : ModelTraining
         optimizer.step();
         return (loss.item<float>(), report);
     }
+
+    protected override GradientWatch Watch => watch;
 
     public override void Dispose()
     {

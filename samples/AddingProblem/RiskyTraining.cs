@@ -20,8 +20,6 @@ public sealed class RiskyTraining : ModelTraining
         watch = GradientWatch.Attach(model, watchOptions);
     }
 
-    public override string Name => "risky-rnn";
-
     public override string Description =>
         "Vanilla nn.RNN (tanh) with TorchSharp's default initialisation, trained without gradient clipping: the baseline the analyzer warns about.";
 
@@ -43,6 +41,8 @@ public sealed class RiskyTraining : ModelTraining
         optimizer.step();
         return (loss.item<float>(), report);
     }
+
+    protected override GradientWatch Watch => watch;
 
     public override void Dispose()
     {

@@ -68,20 +68,22 @@ public static partial class GradientHtmlReport
         html.Append("<header>\n<h1>").Append(Encode(options.Title)).Append("</h1>\n<p class=\"meta\">Generated ")
             .Append(Encode(generatedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'zzz", CultureInfo.InvariantCulture)))
             .Append(" by GradientDiagnostics. Heatmaps show log<sub>10</sub> of the gradient norm reaching each timestep (dL/dx<sub>t</sub>); ")
-            .Append("dark rows fading to the left mean the gradient vanishes before it reaches early timesteps.</p>\n</header>\n");
+            .Append("rows darkening to the left mean the gradient vanishes before it reaches early timesteps, brightening to the left that it explodes.</p>\n</header>\n");
 
         AppendSummaryTable(html, summaries);
         if (runs.Any(r => r.Steps.Any(s => s.Timesteps.Count > 0)))
         {
             html.Append("<section id=\"comparison\">\n<h2>Gradient reaching each timestep</h2>\n")
-                .Append("<p>The first recurrent module of every run, on one colour scale. Training goes up, the sequence goes right: ")
-                .Append("the last timestep is where the loss is computed, and the colour shows how much of its gradient is left ")
-                .Append("by the time it reaches each earlier input.</p>\n<div class=\"comparison\" id=\"comparison-heatmaps\"></div>\n</section>\n");
+                .Append("<p>The first recurrent module of every run, on one colour scale, relative to the gradient at the end of the sequence ")
+                .Append("(the mean over its last tenth). Training goes up, the sequence goes right: the end is where the loss reads the model, ")
+                .Append("and the colour shows how much of that gradient is left by the time it reaches each earlier input. Where it falls below ")
+                .Append("10<sup>&minus;3</sup> the memory horizon ends; above 10<sup>0</sup> it grows on its way back.</p>\n")
+                .Append("<div class=\"comparison\" id=\"comparison-heatmaps\"></div>\n</section>\n");
         }
 
         for (var i = 0; i < runs.Count; i++)
         {
-            AppendRunSection(html, RunId(i), runs[i], summaries[i], options);
+            RunSection.Append(html, RunId(i), runs[i], summaries[i], options);
         }
 
         html.Append("<footer><p>Charts drawn with plotly.js ").Append(PlotlyVersion)
@@ -100,106 +102,42 @@ public static partial class GradientHtmlReport
 
     private static void AppendSummaryTable(StringBuilder html, GradientRunSummary[] summaries)
     {
+        var anyUnprofiled = summaries.Any(s => s.Unprofiled.Count > 0);
         html.Append("<section id=\"summary\">\n<h2>Summary</h2>\n<table class=\"summary\">\n<thead><tr>")
             .Append("<th>run</th><th>steps</th><th>final loss</th><th>median global norm</th><th>max global norm</th>")
             .Append("<th>clip threshold</th><th>steps clipped</th><th>gradient at t=0 / at t=T&minus;1</th>")
-            .Append("<th>non-finite</th><th>exploding</th><th>vanishing</th></tr></thead>\n<tbody>\n");
+            .Append("<th>memory horizon</th><th>per-step gain</th>")
+            .Append("<th>non-finite</th><th>exploding</th><th>vanishing</th>")
+            .Append(anyUnprofiled ? "<th>not profiled</th>" : "").Append("</tr></thead>\n<tbody>\n");
         for (var i = 0; i < summaries.Length; i++)
         {
             var s = summaries[i];
             html.Append("<tr><td><a href=\"#").Append(RunId(i)).Append("\">").Append(Encode(s.Name)).Append("</a></td>")
                 .Append("<td>").Append(s.Steps.ToString(CultureInfo.InvariantCulture)).Append("</td>")
-                .Append("<td>").Append(Format(s.FinalLoss, "F4")).Append("</td>")
+                .Append("<td>").Append(Format(s.FinalLoss, s.FinalLoss < 1000 ? "F4" : "G3")).Append("</td>")
                 .Append("<td>").Append(Format(s.MedianGlobalNorm)).Append("</td>")
                 .Append("<td>").Append(Format(s.MaxGlobalNorm)).Append("</td>")
                 .Append("<td>").Append(s.ClipThreshold is null ? "none" : Format(s.ClipThreshold)).Append("</td>")
                 .Append("<td>").Append(s.ClipThreshold is null ? "&mdash;" : s.StepsAboveClipThreshold.ToString(CultureInfo.InvariantCulture)).Append("</td>")
-                .Append("<td>").Append(Format(s.FirstToLastTimestepRatio)).Append("</td>");
+                .Append("<td>").Append(Format(s.FirstToLastTimestepRatio)).Append("</td>")
+                .Append("<td>").Append(s.MemoryHorizon is { } horizon ? Encode(horizon.Reach) : "&mdash;").Append("</td>")
+                .Append("<td>").Append(Format(s.MemoryHorizon?.PerStepGain)).Append("</td>");
             foreach (var kind in new[] { GradientAnomalyKind.NonFinite, GradientAnomalyKind.Exploding, GradientAnomalyKind.Vanishing })
             {
                 var count = s.Anomalies[kind];
                 html.Append(count > 0 ? "<td class=\"bad\">" : "<td>").Append(count.ToString(CultureInfo.InvariantCulture)).Append("</td>");
             }
 
+            if (anyUnprofiled)
+            {
+                html.Append(s.Unprofiled.Count > 0 ? "<td class=\"bad\">" : "<td>")
+                    .Append(s.Unprofiled.Count > 0 ? Encode(string.Join(", ", s.Unprofiled.Keys)) : "&mdash;").Append("</td>");
+            }
+
             html.Append("</tr>\n");
         }
 
         html.Append("</tbody>\n</table>\n</section>\n");
-    }
-
-    private static void AppendRunSection(StringBuilder html, string id, GradientReportRun run, GradientRunSummary summary, GradientReportOptions options)
-    {
-        html.Append("<section class=\"run\" id=\"").Append(id).Append("\">\n<h2>").Append(Encode(run.Name)).Append("</h2>\n");
-        if (!string.IsNullOrWhiteSpace(run.Description))
-        {
-            html.Append("<p>").Append(Encode(run.Description)).Append("</p>\n");
-        }
-
-        if (run.Findings.Count > 0)
-        {
-            html.Append("<ul class=\"findings\">\n");
-            foreach (var finding in run.Findings)
-            {
-                html.Append("<li>").Append(LinkRuleIds(finding, options)).Append("</li>\n");
-            }
-
-            html.Append("</ul>\n");
-        }
-
-        if (run.Steps.Count == 0)
-        {
-            html.Append("<p class=\"empty\">No steps were recorded for this run.</p>\n</section>\n");
-            return;
-        }
-
-        // The charts are drawn by report.js into these containers from the JSON data block.
-        html.Append("<div class=\"heatmaps\" id=\"").Append(id).Append("-heatmaps\"></div>\n")
-            .Append("<div class=\"chart\" id=\"").Append(id).Append("-global\"></div>\n");
-        if (run.Losses is { Count: > 0 })
-        {
-            html.Append("<div class=\"chart\" id=\"").Append(id).Append("-loss\"></div>\n");
-        }
-
-        html.Append("<div class=\"chart\" id=\"").Append(id).Append("-parameters\"></div>\n");
-        AppendAnomalies(html, id, run, summary, options);
-        html.Append("</section>\n");
-    }
-
-    private static void AppendAnomalies(StringBuilder html, string id, GradientReportRun run, GradientRunSummary summary, GradientReportOptions options)
-    {
-        html.Append("<h3>Anomalies</h3>\n");
-        if (summary.TotalAnomalies == 0)
-        {
-            html.Append("<p class=\"good\" id=\"").Append(id).Append("-anomalies\">No anomalies: gradients stayed finite and within bounds at every recorded step.</p>\n");
-            return;
-        }
-
-        html.Append("<table class=\"anomalies\" id=\"").Append(id).Append("-anomalies\">\n<thead><tr><th>step</th><th>kind</th><th>what</th><th>remedy</th></tr></thead>\n<tbody>\n");
-        var listed = 0;
-        foreach (var step in run.Steps)
-        {
-            foreach (var anomaly in step.Anomalies)
-            {
-                if (listed == options.MaxAnomalyRows)
-                {
-                    break;
-                }
-
-                listed++;
-                html.Append("<tr class=\"").Append(KindName(anomaly.Kind)).Append("\"><td>").Append(step.Step.ToString(CultureInfo.InvariantCulture))
-                    .Append("</td><td>").Append(KindName(anomaly.Kind))
-                    .Append("</td><td>").Append(Encode(anomaly.Message))
-                    .Append("</td><td>").Append(anomaly.Remedy is null ? "" : LinkRuleIds(anomaly.Remedy, options))
-                    .Append("</td></tr>\n");
-            }
-        }
-
-        html.Append("</tbody>\n</table>\n");
-        if (summary.TotalAnomalies > listed)
-        {
-            html.Append("<p class=\"more\">").Append((summary.TotalAnomalies - listed).ToString(CultureInfo.InvariantCulture))
-                .Append(" more anomalies not listed (the first ").Append(listed.ToString(CultureInfo.InvariantCulture)).Append(" are shown).</p>\n");
-        }
     }
 
     internal static string KindName(GradientAnomalyKind kind) => kind switch
@@ -210,13 +148,43 @@ public static partial class GradientHtmlReport
         _ => kind.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>HTML-encodes <paramref name="text"/> and turns every rule id in it into a link to the rule's page.</summary>
+    /// <summary>
+    /// HTML-encodes <paramref name="text"/> (a line the caller wrote, e.g. a run's analyzer finding) and turns every rule id
+    /// in it into a link to the rule's page. Anomalies carry their rules structured and use <see cref="LinkRules"/>.
+    /// </summary>
     internal static string LinkRuleIds(string text, GradientReportOptions options)
     {
         var encoded = Encode(text);
-        return RuleId().Replace(encoded, match =>
-            "<a class=\"rule\" href=\"" + Encode(options.RuleLink(match.Value)) + "\">" + match.Value + "</a>");
+        return RuleId().Replace(encoded, match => RuleLink(match.Value, options));
     }
+
+    /// <summary>
+    /// HTML-encodes <paramref name="text"/> and links the rules listed in <paramref name="rules"/>: where the text names a
+    /// rule, that mention becomes the link; a rule the text does not name is appended as a link.
+    /// </summary>
+    internal static string LinkRules(string text, IReadOnlyList<string> rules, GradientReportOptions options)
+    {
+        var linked = new StringBuilder(Encode(text));
+        var appended = new List<string>();
+        foreach (var rule in rules.Distinct(StringComparer.Ordinal))
+        {
+            var link = RuleLink(rule, options);
+            var mentioned = linked.ToString().Contains(Encode(rule), StringComparison.Ordinal);
+            if (mentioned)
+            {
+                linked.Replace(Encode(rule), link);
+            }
+            else
+            {
+                appended.Add(link);
+            }
+        }
+
+        return appended.Count == 0 ? linked.ToString() : linked.Append(" (").AppendJoin(", ", appended).Append(')').ToString();
+    }
+
+    private static string RuleLink(string rule, GradientReportOptions options) =>
+        "<a class=\"rule\" href=\"" + Encode(options.RuleLink(rule)) + "\">" + Encode(rule) + "</a>";
 
     [GeneratedRegex(@"\bGD\d{4}\b", RegexOptions.CultureInvariant)]
     private static partial Regex RuleId();
@@ -232,9 +200,9 @@ public static partial class GradientHtmlReport
         html.Append("<script>\n").Append(script).Append("\n</script>\n");
     }
 
-    private static string Encode(string text) => WebUtility.HtmlEncode(text);
+    internal static string Encode(string text) => WebUtility.HtmlEncode(text);
 
-    private static string Format(double? value, string format = "G3") => value switch
+    internal static string Format(double? value, string format = "G3") => value switch
     {
         null => "&mdash;",
         { } v when double.IsNaN(v) => "NaN",

@@ -3,7 +3,10 @@ namespace GradientDiagnostics.Reporting;
 /// <summary>How <see cref="GradientHtmlReport"/> writes a report.</summary>
 public sealed class GradientReportOptions
 {
-    /// <summary>Where the analyzer rule pages live; <c>{base}GD0001.md</c> is linked for rule GD0001.</summary>
+    /// <summary>
+    /// Where the analyzer rule pages live; <c>{base}GD0001.md</c> is linked for rule GD0001, and the runtime documentation
+    /// (remedies, what the watch cannot see) at <c>{base}../runtime.md</c>, as in this repository's <c>docs/</c>.
+    /// </summary>
     public static readonly Uri DefaultRuleDocumentationBase = new("https://github.com/GradientDiagnostics/GradientDiagnostics/blob/main/docs/rules/");
 
     public string Title { get; init; } = "Gradient report";
@@ -40,4 +43,6 @@ public sealed class GradientReportOptions
     }
 
     internal string RuleLink(string ruleId) => new Uri(RuleDocumentationBase, ruleId + ".md").AbsoluteUri;
+
+    internal string RuntimeLink(string section) => new Uri(RuleDocumentationBase, "../runtime.md#" + section).AbsoluteUri;
 }

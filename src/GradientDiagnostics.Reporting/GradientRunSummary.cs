@@ -10,7 +10,9 @@ public sealed class GradientRunSummary
         int stepsAboveClipThreshold,
         IReadOnlyDictionary<GradientAnomalyKind, int> anomalies,
         double? firstToLastTimestepRatio,
-        double? finalLoss)
+        double? finalLoss,
+        MemoryHorizonSummary? memoryHorizon,
+        IReadOnlyDictionary<string, int> unprofiled)
     {
         Name = run.Name;
         Steps = run.Steps.Count;
@@ -21,6 +23,8 @@ public sealed class GradientRunSummary
         Anomalies = anomalies;
         FirstToLastTimestepRatio = firstToLastTimestepRatio;
         FinalLoss = finalLoss;
+        MemoryHorizon = memoryHorizon;
+        Unprofiled = unprofiled;
     }
 
     public string Name { get; }
@@ -53,6 +57,18 @@ public sealed class GradientRunSummary
     /// <summary>Mean loss over the last tenth of the recorded steps (at least one), when losses were given.</summary>
     public double? FinalLoss { get; }
 
+    /// <summary>
+    /// How far back the first recurrent profile's gradient reaches at the end of training, and its per-step gain: medians
+    /// over the last tenth (at least one) of the steps whose first profile is finite. Null without such profiles.
+    /// </summary>
+    public MemoryHorizonSummary? MemoryHorizon { get; }
+
+    /// <summary>
+    /// Watched modules that received gradients but produced no profile (<see cref="GradientStepReport.Unprofiled"/>), with the
+    /// number of steps each was listed; empty when the watch saw everything.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> Unprofiled { get; }
+
     public static GradientRunSummary From(GradientReportRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -84,7 +100,20 @@ public sealed class GradientRunSummary
             aboveThreshold,
             anomalies,
             ratios.Length == 0 ? null : Median(ratios),
-            FinalLossOf(run));
+            FinalLossOf(run),
+            MemoryHorizonSummary.From(run.Steps),
+            UnprofiledOf(run));
+    }
+
+    private static SortedDictionary<string, int> UnprofiledOf(GradientReportRun run)
+    {
+        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var module in run.Steps.SelectMany(s => s.Unprofiled))
+        {
+            counts[module] = counts.GetValueOrDefault(module) + 1;
+        }
+
+        return counts;
     }
 
     private static double? FinalLossOf(GradientReportRun run)
@@ -99,7 +128,7 @@ public sealed class GradientRunSummary
         return ordered[^tail..].Average();
     }
 
-    private static double Median(double[] sorted) => sorted.Length % 2 == 1
+    internal static double Median(double[] sorted) => sorted.Length % 2 == 1
         ? sorted[sorted.Length / 2]
         : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
 }

@@ -54,6 +54,7 @@ internal static class ReportData
         WriteLosses(json, run);
         WriteAnomalyMarkers(json, run);
         WriteHeatmaps(json, run, options);
+        WriteHorizon(json, run);
         WriteParameters(json, run, options);
         json.WriteEndObject();
     }
@@ -126,30 +127,75 @@ internal static class ReportData
             }
 
             json.WriteEndArray();
-            json.WriteStartArray("log10");
-            foreach (var profile in profiles)
-            {
-                json.WriteStartArray();
-                for (var t = 0; t < width; t++)
-                {
-                    if (profile.Norms is { } norms && t < norms.Length && norms[t] > 0 && double.IsFinite(norms[t]))
-                    {
-                        json.WriteNumberValue(Math.Round(Math.Log10(norms[t]), 3));
-                    }
-                    else
-                    {
-                        json.WriteNullValue();
-                    }
-                }
+            WriteLog10Rows(json, "log10", profiles.Select(p => p.Norms), width, _ => 1.0);
 
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
+            // Relative to the end of the sequence (the mean over its last tenth, the memory horizon's reference), so runs
+            // whose gradients differ by many orders of magnitude still compare on one scale.
+            WriteLog10Rows(json, "relative", profiles.Select(p => p.Norms), width, EndReference);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
+    }
+
+    private static void WriteLog10Rows(Utf8JsonWriter json, string name, IEnumerable<double[]?> rows, int width, Func<double[], double> reference)
+    {
+        json.WriteStartArray(name);
+        foreach (var norms in rows)
+        {
+            var scale = norms is null ? double.NaN : reference(norms);
+            json.WriteStartArray();
+            for (var t = 0; t < width; t++)
+            {
+                var value = norms is not null && t < norms.Length ? norms[t] / scale : double.NaN;
+                if (value > 0 && double.IsFinite(value))
+                {
+                    json.WriteNumberValue(Math.Round(Math.Log10(value), 3));
+                }
+                else
+                {
+                    json.WriteNullValue();
+                }
+            }
+
+            json.WriteEndArray();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static double EndReference(double[] norms) => norms.TakeLast(Math.Max(1, norms.Length / 10)).Average();
+
+    /// <summary>The course of the memory horizon and per-step gain of each step's first profile (null where it is not finite).</summary>
+    private static void WriteHorizon(Utf8JsonWriter json, GradientReportRun run)
+    {
+        var first = run.Steps.Select(s => s.Timesteps.Count > 0 ? s.Timesteps[0] : null).ToArray();
+        var finite = first.Select(p => p is not null && p.Norms.Length > 0 && p.Norms.All(double.IsFinite) ? p : null).ToArray();
+        if (finite.All(p => p is null))
+        {
+            json.WriteNull("horizon");
+            return;
+        }
+
+        json.WriteStartObject("horizon");
+        json.WriteString("module", finite.Last(p => p is not null)!.Module);
+        json.WriteNumber("sequenceLength", finite.Max(p => p?.Norms.Length ?? 0));
+        json.WriteStartArray("values");
+        foreach (var profile in finite)
+        {
+            if (profile is null)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                json.WriteNumberValue(profile.MemoryHorizon);
+            }
+        }
+
+        json.WriteEndArray();
+        WriteFiniteArray(json, "gains", finite.Select(p => p?.PerStepGain ?? double.NaN));
+        json.WriteEndObject();
     }
 
     private static void WriteParameters(Utf8JsonWriter json, GradientReportRun run, GradientReportOptions options)

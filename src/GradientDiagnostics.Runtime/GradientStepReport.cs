@@ -9,15 +9,29 @@ public sealed class GradientStepReport
         IReadOnlyDictionary<string, double> parameterNorms,
         IReadOnlyList<TimestepProfile> timesteps,
         IReadOnlyList<GradientAnomaly> anomalies)
+        : this(step, globalNorm, parameterNorms, timesteps, anomalies, Array.Empty<string>())
+    {
+    }
+
+    /// <param name="unprofiled">See <see cref="Unprofiled"/>.</param>
+    public GradientStepReport(
+        long step,
+        double globalNorm,
+        IReadOnlyDictionary<string, double> parameterNorms,
+        IReadOnlyList<TimestepProfile> timesteps,
+        IReadOnlyList<GradientAnomaly> anomalies,
+        IReadOnlyList<string> unprofiled)
     {
         ArgumentNullException.ThrowIfNull(parameterNorms);
         ArgumentNullException.ThrowIfNull(timesteps);
         ArgumentNullException.ThrowIfNull(anomalies);
+        ArgumentNullException.ThrowIfNull(unprofiled);
         Step = step;
         GlobalNorm = globalNorm;
         ParameterNorms = parameterNorms;
         Timesteps = timesteps;
         Anomalies = anomalies;
+        Unprofiled = unprofiled;
     }
 
     /// <summary>The step number passed to <c>Record</c>.</summary>
@@ -29,54 +43,23 @@ public sealed class GradientStepReport
     /// <summary>L2 norm of each parameter's gradient, keyed by the model's <c>named_parameters()</c> names.</summary>
     public IReadOnlyDictionary<string, double> ParameterNorms { get; }
 
-    /// <summary>One profile per recurrent module call or tracked state name.</summary>
+    /// <summary>One profile per recurrent module call, tracked packed input or tracked state name.</summary>
     public IReadOnlyList<TimestepProfile> Timesteps { get; }
 
     public IReadOnlyList<GradientAnomaly> Anomalies { get; }
-}
 
-/// <summary>Gradient norm at every timestep of one recurrent module call (or one tracked state).</summary>
-public sealed class TimestepProfile
-{
-    public TimestepProfile(string module, double[] norms)
-    {
-        ArgumentNullException.ThrowIfNull(module);
-        ArgumentNullException.ThrowIfNull(norms);
-        Module = module;
-        Norms = norms;
-    }
+    /// <summary>
+    /// The watched recurrent modules (their <c>named_modules()</c> names) whose parameters received gradients this step
+    /// but that produced no profile: invoked with <c>forward()</c> instead of <c>call()</c>, or given a
+    /// <c>PackedSequence</c> that was not passed through <c>GradientWatch.TrackInput</c>. Empty on steps whose profiles
+    /// are not due (<see cref="GradientWatchOptions.TimestepProfileInterval"/>).
+    /// </summary>
+    public IReadOnlyList<string> Unprofiled { get; }
 
-    /// <summary>The module's name in the model (e.g. <c>encoder.lstm</c>), or the name given to <c>TrackState</c>.</summary>
-    public string Module { get; }
-
-    /// <summary><c>Norms[t]</c> = L2 norm over batch and features of dL/dx_t (module input) or dL/dh_t (tracked state).</summary>
-    public double[] Norms { get; }
-}
-
-/// <summary>A gradient pathology found in one step.</summary>
-public sealed class GradientAnomaly
-{
-    public GradientAnomaly(GradientAnomalyKind kind, string message, string? remedy)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        Kind = kind;
-        Message = message;
-        Remedy = remedy;
-    }
-
-    public GradientAnomalyKind Kind { get; }
-
-    public string Message { get; }
-
-    /// <summary>What prevents it, naming the analyzer rule (e.g. "clip gradients — GD0001").</summary>
-    public string? Remedy { get; }
-
-    public override string ToString() => Remedy is null ? $"{Kind}: {Message}" : $"{Kind}: {Message} ({Remedy})";
-}
-
-public enum GradientAnomalyKind
-{
-    NonFinite,
-    Exploding,
-    Vanishing,
+    /// <summary>
+    /// The threshold the <see cref="AdaptiveGradientClipper"/> given this watch applies to this step's
+    /// <see cref="GlobalNorm"/> (the report is made before the clipper runs); null without one, for a non-finite norm, or
+    /// during a warm-up without a threshold.
+    /// </summary>
+    public double? ClipThreshold { get; init; }
 }

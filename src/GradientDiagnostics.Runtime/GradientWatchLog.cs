@@ -13,4 +13,10 @@ internal static partial class GradientWatchLog
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Too many recurrent calls ({CallLimit}) or tracked states ({StateLimit}) without Record; further captures are skipped until Record. Call Record after each backward(), or run evaluation under no_grad.")]
     public static partial void CaptureLimitReached(ILogger logger, int callLimit, int stateLimit);
+
+    [LoggerMessage(EventId = 13, EventName = "ModuleNotProfiled", Level = LogLevel.Warning, Message = "The recurrent module {Module} is not profiled: {Reason}. Remedy: {Remedy}.")]
+    public static partial void ModuleNotProfiled(ILogger logger, string module, string reason, string remedy);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "The packed input {Profile} could not be repacked in its original batch order, so it is passed on untracked and not profiled.")]
+    public static partial void PackedInputOrderChanged(ILogger logger, string profile);
 }

@@ -9,20 +9,22 @@ namespace GradientDiagnostics;
 /// </summary>
 public sealed class GradientWatchOptions
 {
-    private readonly double vanishingRatio = 1e-3;
+    private readonly double vanishingRatio = TimestepProfile.DefaultVanishingRatio;
     private readonly double explodingRatio = 70;
     private readonly double explodingFactor = 20;
     private readonly int explodingWindow = 100;
     private readonly int warmupSteps = 10;
     private readonly int timestepProfileInterval = 1;
     private readonly string? modelName;
+    private readonly string? calibrationPath;
 
     /// <summary>
     /// A timestep profile is <see cref="GradientAnomalyKind.Vanishing"/> when the gradient reaching the start of the
     /// sequence over the gradient at its end is below this ratio. Each end is the mean of <c>Norms</c> over a tenth of
     /// the timesteps (at least one; for T &lt; 20 exactly <c>Norms[0] / Norms[T-1]</c>). Default <c>1e-3</c>: the
     /// AUTOTRAINER vanishing rule (first-layer gradient three orders of magnitude below the last layer's) read along time
-    /// instead of depth. Must be in (0, 1).
+    /// instead of depth. It is also the bar of <see cref="TimestepProfile.MemoryHorizon"/>: a timestep counts as reached
+    /// while its norm stays at or above this fraction of the end's. Must be in (0, 1).
     /// </summary>
     public double VanishingRatio
     {
@@ -98,6 +100,26 @@ public sealed class GradientWatchOptions
             }
 
             modelName = value;
+        }
+    }
+
+    /// <summary>
+    /// When set, <see cref="GradientWatch.Dispose"/> writes the calibration file there (see
+    /// <see cref="GradientWatch.WriteCalibration"/>; by convention <c>gradient-calibration.json</c> in the project folder).
+    /// A problem at that point (a malformed existing file, which is left unchanged; a folder that cannot be written) is
+    /// logged through <see cref="LoggerFactory"/>, never thrown into the training process. Must not be empty or whitespace.
+    /// </summary>
+    public string? CalibrationPath
+    {
+        get => calibrationPath;
+        init
+        {
+            if (value is not null && (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+            {
+                throw new ArgumentOutOfRangeException(nameof(CalibrationPath), value, "CalibrationPath must be a file path (not empty, no invalid characters); leave it null to write no calibration file.");
+            }
+
+            calibrationPath = value;
         }
     }
 

@@ -9,15 +9,20 @@ using static TorchSharp.torch;
 // Modes:
 //   (none) or BenchmarkDotNet arguments   the paired BenchmarkDotNet overhead benchmark
 //   paired [pairs]                        alternating watched / unwatched steps, median per-pair ratio
+//   paired-clip [pairs]                   alternating steps clipped by clip_grad_norm_(1.0) / by AdaptiveGradientClipper
 //   soak [steps] [unwatched]              memory soak: RSS, managed heap and live tensors over many watched steps
 //   calibrate                             the runs behind the default anomaly thresholds (docs/runtime.md)
 //   calibrate-seeds [seeds]               the healthy T=30 run over several seeds: endpoint vs end-window time ratios
+//   calibrate-clip [seeds] [scenario|all] [candidates]
+//                                         the runs behind recommendedClipNorm and the adaptive clipper (docs/runtime.md)
 var mode = args.Length > 0 ? args[0] : "";
 return mode switch
 {
     "paired" => Paired(args.Length > 1 ? PositiveInt(args[1], "pairs") : 200),
+    "paired-clip" => PairedClip(args.Length > 1 ? PositiveInt(args[1], "pairs") : 200),
     "soak" => Soak(args.Length > 1 ? PositiveInt(args[1], "steps") : 10_000, watched: !(args.Length > 2 && args[2] == "unwatched")),
     "calibrate" => Calibrate(),
+    "calibrate-clip" => ClipCalibration.Run(args.Length > 1 ? PositiveInt(args[1], "seeds") : 5, args.Length > 2 && args[2] != "all" ? args[2] : null, args.Contains("candidates")),
     "calibrate-seeds" => CalibrateSeeds(args.Length > 1 ? PositiveInt(args[1], "seeds") : 8),
     _ => RunBenchmarks(args),
 };
@@ -48,25 +53,52 @@ static int Paired(int pairs)
         watched.Step(watch, i);
     }
 
+    var (median, totals, plainMean, watchedMean) = Alternate(pairs, () => unwatched.Step(null, 0), () => watched.Step(watch, 0));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"paired LSTM step (batch 32, T=100, hidden 128, 1 thread), {pairs} pairs: median ratio {median:F4}, " +
+        $"ratio of totals {totals:F4}, mean step {plainMean:F1} ms unwatched / {watchedMean:F1} ms watched"));
+    return 0;
+}
+
+static int PairedClip(int pairs)
+{
+    set_num_threads(1);
+    manual_seed(1);
+    using var fixedClip = new TrainingLoop(new SequenceModel("lstm", 2, 128, Init.Orthogonal), 32, 100, 1e-3, 1.0, seed: 1);
+    manual_seed(1);
+    using var adaptive = new TrainingLoop(new SequenceModel("lstm", 2, 128, Init.Orthogonal), 32, 100, 1e-3, null, seed: 1);
+    adaptive.Clipper = new AdaptiveGradientClipper(adaptive.Model.parameters());
+    for (var i = 0; i < 30; i++)
+    {
+        fixedClip.Step(null, i);
+        adaptive.Step(null, i);
+    }
+
+    var (median, totals, fixedMean, adaptiveMean) = Alternate(pairs, () => fixedClip.Step(null, 0), () => adaptive.Step(null, 0));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"paired LSTM step (batch 32, T=100, hidden 128, 1 thread), {pairs} pairs: adaptive / clip_grad_norm_ median ratio {median:F4}, " +
+        $"ratio of totals {totals:F4}, mean step {fixedMean:F1} ms clip_grad_norm_ / {adaptiveMean:F1} ms AdaptiveGradientClipper (past its warm-up)"));
+    return 0;
+}
+
+/// <summary>Times <paramref name="baseline"/> and <paramref name="candidate"/> in alternating order, so drift in machine load hits both equally.</summary>
+static (double MedianRatio, double TotalsRatio, double BaselineMean, double CandidateMean) Alternate(int pairs, Action baseline, Action candidate)
+{
     var ratios = new List<double>();
-    double plainTotal = 0, watchedTotal = 0;
+    double baselineTotal = 0, candidateTotal = 0;
     for (var i = 0; i < pairs; i++)
     {
-        // Alternate which arm goes first so drift in machine load hits both equally.
-        var plainFirst = i % 2 == 0;
-        var a = plainFirst ? Time(() => unwatched.Step(null, i)) : Time(() => watched.Step(watch, i));
-        var b = plainFirst ? Time(() => watched.Step(watch, i)) : Time(() => unwatched.Step(null, i));
-        var (plain, withWatch) = plainFirst ? (a, b) : (b, a);
-        ratios.Add(withWatch / plain);
-        plainTotal += plain;
-        watchedTotal += withWatch;
+        var baselineFirst = i % 2 == 0;
+        var a = baselineFirst ? Time(baseline) : Time(candidate);
+        var b = baselineFirst ? Time(candidate) : Time(baseline);
+        var (plain, measured) = baselineFirst ? (a, b) : (b, a);
+        ratios.Add(measured / plain);
+        baselineTotal += plain;
+        candidateTotal += measured;
     }
 
     ratios.Sort();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"paired LSTM step (batch 32, T=100, hidden 128, 1 thread), {pairs} pairs: median ratio {ratios[ratios.Count / 2]:F4}, " +
-        $"ratio of totals {watchedTotal / plainTotal:F4}, mean step {plainTotal / pairs:F1} ms unwatched / {watchedTotal / pairs:F1} ms watched"));
-    return 0;
+    return (ratios[ratios.Count / 2], candidateTotal / baselineTotal, baselineTotal / pairs, candidateTotal / pairs);
 
     static double Time(Action action)
     {

@@ -36,6 +36,12 @@ internal enum Init
 
     /// <summary>Orthogonal recurrent weights times 2: a tanh RNN in its chaotic regime, where the loss surface has cliffs.</summary>
     ScaledOrthogonal,
+
+    /// <summary>
+    /// samples/AddingProblem's recommended LSTM: orthogonal recurrent and Xavier input weights, chrono forget-gate biases
+    /// log U(1, T − 1) (in bias_ih; bias_hh zero) and the input gate at the opposite bias.
+    /// </summary>
+    Chrono,
 }
 
 /// <summary>A batch-first recurrent layer whose last output is read out by a linear layer.</summary>
@@ -44,7 +50,7 @@ internal sealed class SequenceModel : nn.Module<Tensor, Tensor>
     private readonly nn.Module recurrent;
     private readonly Linear head;
 
-    public SequenceModel(string cell, int inputSize, int hidden, Init init) : base(nameof(SequenceModel))
+    public SequenceModel(string cell, int inputSize, int hidden, Init init, int seqLen = 0) : base(nameof(SequenceModel))
     {
         recurrent = cell switch
         {
@@ -56,7 +62,7 @@ internal sealed class SequenceModel : nn.Module<Tensor, Tensor>
         };
         head = nn.Linear(hidden, 1);
         RegisterComponents();
-        Initialise(hidden, init);
+        Initialise(hidden, init, seqLen);
     }
 
     public override Tensor forward(Tensor input)
@@ -71,7 +77,7 @@ internal sealed class SequenceModel : nn.Module<Tensor, Tensor>
         return head.call(output.select(1, -1));
     }
 
-    private void Initialise(int hidden, Init init)
+    private void Initialise(int hidden, Init init, int seqLen)
     {
         if (init == Init.Default)
         {
@@ -104,10 +110,18 @@ internal sealed class SequenceModel : nn.Module<Tensor, Tensor>
                     parameter.abs_(); // positive inputs then keep every ReLU unit active
                 }
             }
+            else if (init == Init.Chrono && name.StartsWith("bias_ih", StringComparison.Ordinal))
+            {
+                using var scope = NewDisposeScope();
+                parameter.zero_();
+                var forget = empty(hidden).uniform_(1, Math.Max(2, seqLen - 1)).log();
+                parameter[TensorIndex.Slice(hidden, 2 * hidden)].copy_(forget);
+                parameter[TensorIndex.Slice(0, hidden)].copy_(-forget);
+            }
             else if (name.StartsWith("bias", StringComparison.Ordinal))
             {
                 parameter.zero_();
-                if (recurrent is LSTM)
+                if (recurrent is LSTM && init != Init.Chrono)
                 {
                     parameter[TensorIndex.Slice(hidden, 2 * hidden)].fill_(1.0);
                 }
@@ -123,21 +137,33 @@ internal sealed class TrainingLoop : IDisposable
     private readonly Generator generator;
     private readonly int batch;
     private readonly int seqLen;
-    private readonly double? clip;
 
     public TrainingLoop(SequenceModel model, int batch, int seqLen, double learningRate, double? clip, int seed, bool sgd = false)
     {
         Model = model;
         this.batch = batch;
         this.seqLen = seqLen;
-        this.clip = clip;
+        FixedClip = clip;
         generator = new Generator((ulong)seed);
         optimizer = sgd ? optim.SGD(model.parameters(), learningRate) : optim.Adam(model.parameters(), learningRate);
     }
 
     public SequenceModel Model { get; }
 
+    /// <summary>The max norm of clip_grad_norm_, or null not to clip (unless <see cref="Clipper"/> is set).</summary>
+    public double? FixedClip { get; set; }
+
+    /// <summary>When set, clips each step instead of <see cref="FixedClip"/>.</summary>
+    public AdaptiveGradientClipper? Clipper { get; set; }
+
     public (double Loss, GradientStepReport? Report) Step(GradientWatch? watch, long step)
+    {
+        var (loss, report, _) = StepMeasured(step, watch);
+        return (loss, report);
+    }
+
+    /// <summary>One step; also says whether clipping scaled the gradients down.</summary>
+    public (double Loss, GradientStepReport? Report, bool Clipped) StepMeasured(long step, GradientWatch? watch = null)
     {
         using var scope = NewDisposeScope();
         var (inputs, targets) = AddingProblem.Batch(batch, seqLen, generator);
@@ -145,13 +171,20 @@ internal sealed class TrainingLoop : IDisposable
         var loss = nn.functional.mse_loss(Model.call(inputs), targets);
         loss.backward();
         var report = watch?.Record(step);
-        if (clip is { } maxNorm)
+        var clipped = false;
+        if (Clipper is not null)
         {
-            nn.utils.clip_grad_norm_(Model.parameters(), maxNorm);
+            var before = Clipper.ClippedSteps;
+            Clipper.Clip();
+            clipped = Clipper.ClippedSteps > before;
+        }
+        else if (FixedClip is { } maxNorm)
+        {
+            clipped = nn.utils.clip_grad_norm_(Model.parameters(), maxNorm) > maxNorm;
         }
 
         optimizer.step();
-        return (loss.item<float>(), report);
+        return (loss.item<float>(), report, clipped);
     }
 
     public void Dispose()

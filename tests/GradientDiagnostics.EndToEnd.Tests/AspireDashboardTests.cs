@@ -48,9 +48,9 @@ public sealed class AspireDashboardTests : IDisposable
                 && r.GetProperty("hasTraces").GetBoolean());
         });
 
-        // One gradient.record span per recorded step: 6 steps for each of the two models.
+        // One gradient.record span per recorded step: 6 steps for each of the three models.
         string?[] records = Array.Empty<string?>();
-        await PollAsync("a gradient.record span for each of the 12 steps", async () =>
+        await PollAsync("a gradient.record span for each of the 18 steps", async () =>
         {
             var spans = await http.GetFromJsonAsync<JsonElement>("api/telemetry/spans?limit=1000");
             records = spans.GetProperty("data").GetProperty("resourceSpans").EnumerateArray()
@@ -61,10 +61,11 @@ public sealed class AspireDashboardTests : IDisposable
                 .Select(s => s.GetProperty("attributes").EnumerateArray().First(a => a.GetProperty("key").GetString() == "gradient.model")
                     .GetProperty("value").GetProperty("stringValue").GetString())
                 .ToArray();
-            return records.Length >= 12;
+            return records.Length >= 18;
         });
-        Assert.Equal(6, records.Count(m => m == "risky-rnn"));
-        Assert.Equal(6, records.Count(m => m == "recommended-lstm"));
+        Assert.Equal(6, records.Count(m => m == "RiskyModel"));
+        Assert.Equal(6, records.Count(m => m == "RiskyExplodingModel"));
+        Assert.Equal(6, records.Count(m => m == "RecommendedModel"));
 
         // The printed login URL signs a browser in; a wrong token does not.
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(10) };

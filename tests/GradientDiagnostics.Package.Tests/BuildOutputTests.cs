@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 namespace GradientDiagnostics.Package.Tests;
 
 /// <summary>dotnet build of a user's project that references the packed analyzer.</summary>
-[Collection(PackedAnalyzerCollection.Name)]
-public partial class BuildOutputTests(PackedAnalyzer package)
+[Collection(PackedPackagesCollection.Name)]
+public partial class BuildOutputTests(PackedPackages package)
 {
     [Fact]
     public void Build_of_risky_training_code_succeeds_and_reports_every_rule_as_a_warning_with_its_help_link()

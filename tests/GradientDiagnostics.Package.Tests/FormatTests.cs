@@ -1,8 +1,8 @@
 namespace GradientDiagnostics.Package.Tests;
 
 /// <summary><c>dotnet format analyzers</c> applying the packaged code fixes to a copy of samples/RiskyTraining.</summary>
-[Collection(PackedAnalyzerCollection.Name)]
-public class FormatTests(PackedAnalyzer package)
+[Collection(PackedPackagesCollection.Name)]
+public class FormatTests(PackedPackages package)
 {
     [Fact]
     public void Dotnet_format_fixes_a_copy_of_RiskyTraining_and_the_result_builds_without_those_diagnostics()

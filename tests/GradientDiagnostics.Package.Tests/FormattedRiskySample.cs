@@ -18,7 +18,7 @@ public sealed class FormattedRiskySample : IDisposable
 
     public static readonly string EditorConfig = $"gradient_diagnostics.default_clip_norm = {ClipNorm}\n";
 
-    public FormattedRiskySample(PackedAnalyzer package)
+    public FormattedRiskySample(PackedPackages package)
     {
         Project = ScratchProject.FromSources(package, Repository.Sample("RiskyTraining"), EditorConfig, runnable: true);
         Project.ReferenceAnalyzerPackage(package);

@@ -13,7 +13,8 @@ internal static class Repository
         .GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RepositoryRoot").Value!;
 
-    public static string PackageProject => Path.Combine(Root, "src", "GradientDiagnostics.Package", "GradientDiagnostics.Package.csproj");
+    /// <summary>The projects of every package a user gets: <c>dotnet pack build/Packages.slnf</c> makes them all.</summary>
+    public static string PackagesSolutionFilter => Path.Combine(Root, "build", "Packages.slnf");
 
     public static string Sample(string name) => Path.Combine(Root, "samples", name);
 
@@ -22,8 +23,6 @@ internal static class Repository
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
         };
         foreach (var argument in arguments)
         {
@@ -43,14 +42,22 @@ internal static class Repository
         // Plain, parseable console output rather than the interactive terminal logger.
         start.Environment["MSBUILDTERMINALLOGGER"] = "off";
 
+        return Run(start, CommandTimeout);
+    }
+
+    /// <summary>Runs a process to its end (killed with its children after <paramref name="timeout"/>); returns its exit code and output.</summary>
+    public static (int ExitCode, string Output) Run(ProcessStartInfo start, TimeSpan timeout)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(CommandTimeout))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
-            return (-1, $"dotnet {string.Join(' ', arguments)} did not finish within {CommandTimeout} in {workingDirectory}\n{stdout.Result}{stderr.Result}");
+            return (-1, $"{start.FileName} {string.Join(' ', start.ArgumentList)} did not finish within {timeout} in {start.WorkingDirectory}\n{stdout.Result}{stderr.Result}");
         }
 
         process.WaitForExit();

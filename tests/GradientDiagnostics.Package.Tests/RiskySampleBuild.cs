@@ -12,7 +12,7 @@ public sealed class RiskySampleBuild : IDisposable
 
         """;
 
-    public RiskySampleBuild(PackedAnalyzer package)
+    public RiskySampleBuild(PackedPackages package)
     {
         Project = ScratchProject.FromSources(package, Repository.Sample("RiskyTraining"), EditorConfig);
         Project.AddAnalyzerPackage(package);

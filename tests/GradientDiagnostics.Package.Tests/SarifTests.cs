@@ -3,8 +3,8 @@ using Microsoft.CodeAnalysis;
 namespace GradientDiagnostics.Package.Tests;
 
 /// <summary><c>dotnet build -p:ErrorLog=out.sarif%2Cversion=2.1</c> of a user's project, as a CI pipeline runs it.</summary>
-[Collection(PackedAnalyzerCollection.Name)]
-public class SarifTests(PackedAnalyzer package)
+[Collection(PackedPackagesCollection.Name)]
+public class SarifTests(PackedPackages package)
 {
     [Fact]
     public void Sarif_log_describes_every_rule_with_its_help_link()

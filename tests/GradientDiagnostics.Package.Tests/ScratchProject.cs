@@ -1,9 +1,8 @@
 namespace GradientDiagnostics.Package.Tests;
 
 /// <summary>
-/// A TorchSharp console project in its own temporary folder outside this repository: its own nuget.config (the
-/// local feed of the packed analyzer, then nuget.org) and empty Directory.Build.* / Directory.Packages.props so
-/// nothing from the folders above it is inherited. It is what a user's project looks like.
+/// A TorchSharp console project in its own temporary folder outside this repository (see <see cref="UserFolder"/>).
+/// It is what a user's project looks like.
 /// </summary>
 public sealed class ScratchProject : IDisposable
 {
@@ -22,10 +21,10 @@ public sealed class ScratchProject : IDisposable
 
     /// <summary>
     /// Creates the project with the C# files of <paramref name="sourceDirectory"/> (top level only). A
-    /// <paramref name="runnable"/> project also gets LibTorch and this repository's Debian 12 native-library step
-    /// (build/TorchSharp.NativeCompat.targets, a machine fix that inherits none of the repository's settings).
+    /// <paramref name="runnable"/> project also gets LibTorch and the GradientDiagnostics.Runtime package, whose
+    /// native-library step makes TorchSharp load on Debian 12, as a user's project gets it.
     /// </summary>
-    public static ScratchProject FromSources(PackedAnalyzer package, string sourceDirectory, string? editorConfig = null, bool runnable = false)
+    public static ScratchProject FromSources(PackedPackages package, string sourceDirectory, string? editorConfig = null, bool runnable = false)
     {
         var sources = System.IO.Directory.GetFiles(sourceDirectory, "*.cs", SearchOption.TopDirectoryOnly);
         if (sources.Length == 0)
@@ -33,28 +32,13 @@ public sealed class ScratchProject : IDisposable
             throw new ArgumentException($"No C# files in {sourceDirectory}.", nameof(sourceDirectory));
         }
 
-        var project = new ScratchProject(System.IO.Directory.CreateTempSubdirectory("gd-e2e-").FullName);
-        if (project.Directory.StartsWith(Repository.Root, StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"The temp folder {project.Directory} lies inside the repository {Repository.Root}; it would inherit its build settings.");
-        }
-
-        project.Write("nuget.config", $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="gradient-diagnostics-local" value="{package.Feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
-              </packageSources>
-            </configuration>
-            """);
-        project.Write("Directory.Build.props", "<Project />\n");
-        var nativeCompat = Path.Combine(Repository.Root, "build", "TorchSharp.NativeCompat.targets");
-        project.Write("Directory.Build.targets", runnable ? $"<Project>\n  <Import Project=\"{nativeCompat}\" />\n</Project>\n" : "<Project />\n");
-        project.Write("Directory.Packages.props", "<Project />\n");
+        var project = new ScratchProject(UserFolder.Create(package, "gd-e2e-"));
         project.Write(".editorconfig", "root = true\n\n[*.cs]\n" + (editorConfig ?? ""));
-        var libTorch = runnable ? $"    <PackageReference Include=\"libtorch-cpu-linux-x64\" Version=\"{LibTorchVersion}\" />\n" : "";
+        // LibTorch to run on, and the runtime package for the native-library step it carries (buildTransitive).
+        var runtime = runnable
+            ? $"    <PackageReference Include=\"libtorch-cpu-linux-x64\" Version=\"{LibTorchVersion}\" />\n"
+              + $"    <PackageReference Include=\"{PackedPackages.RuntimeId}\" Version=\"{package.Version}\" />\n"
+            : "";
         project.Write(Name + ".csproj", $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -65,7 +49,7 @@ public sealed class ScratchProject : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="TorchSharp" Version="{TorchSharpVersion}" />
-            {libTorch}  </ItemGroup>
+            {runtime}  </ItemGroup>
             </Project>
             """);
         foreach (var source in sources)
@@ -77,20 +61,20 @@ public sealed class ScratchProject : IDisposable
     }
 
     /// <summary>dotnet add package, as a user does it: restores from the local feed and writes the reference.</summary>
-    public void AddAnalyzerPackage(PackedAnalyzer package)
+    public void AddAnalyzerPackage(PackedPackages package)
     {
-        var (exitCode, log) = Repository.Dotnet(Directory, "add", ProjectFile, "package", PackedAnalyzer.PackageId, "--version", package.Version);
+        var (exitCode, log) = Repository.Dotnet(Directory, "add", ProjectFile, "package", PackedPackages.AnalyzerId, "--version", package.Version);
         if (exitCode != 0)
         {
-            throw new InvalidOperationException($"dotnet add package {PackedAnalyzer.PackageId} {package.Version} failed with exit code {exitCode}:\n{log}");
+            throw new InvalidOperationException($"dotnet add package {PackedPackages.AnalyzerId} {package.Version} failed with exit code {exitCode}:\n{log}");
         }
     }
 
     /// <summary>The reference <c>dotnet add package</c> would write, written directly (no extra restore).</summary>
-    public void ReferenceAnalyzerPackage(PackedAnalyzer package)
+    public void ReferenceAnalyzerPackage(PackedPackages package)
     {
         var csproj = File.ReadAllText(ProjectFile);
-        var reference = $"""    <PackageReference Include="{PackedAnalyzer.PackageId}" Version="{package.Version}" PrivateAssets="all" />""";
+        var reference = $"""    <PackageReference Include="{PackedPackages.AnalyzerId}" Version="{package.Version}" PrivateAssets="all" />""";
         File.WriteAllText(ProjectFile, csproj.Replace("  </ItemGroup>", reference + "\n  </ItemGroup>", StringComparison.Ordinal));
     }
 

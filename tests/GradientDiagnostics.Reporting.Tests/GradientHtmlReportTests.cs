@@ -57,7 +57,7 @@ public class GradientHtmlReportTests
     [Fact]
     public void Remedies_link_the_rule_documentation()
     {
-        var anomaly = new GradientAnomaly(GradientAnomalyKind.Exploding, "global norm 1.2e4", "clip gradients — GD0001");
+        var anomaly = new GradientAnomaly(GradientAnomalyKind.Exploding, "global norm 1.2e4", "clip gradients — GD0001", new[] { "GD0001" });
         var run = new GradientReportRun("rnn", new[] { SyntheticRuns.Step(1, 4, anomalies: anomaly) })
         {
             Findings = new[] { "GD0003: default initialisation of a vanilla RNN" },
@@ -79,12 +79,64 @@ public class GradientHtmlReportTests
     [Fact]
     public void Rule_links_follow_a_custom_documentation_base()
     {
-        var anomaly = new GradientAnomaly(GradientAnomalyKind.Vanishing, "t=0 gets 1e-9 of t=T-1", "gated cell — GD0005");
+        var anomaly = new GradientAnomaly(GradientAnomalyKind.Vanishing, "t=0 gets 1e-9 of t=T-1", "gated cell — GD0005", new[] { "GD0005" });
         var options = new GradientReportOptions { RuleDocumentationBase = new Uri("https://docs.example.test/rules/") };
 
         var html = GradientHtmlReport.Render(new[] { new GradientReportRun("rnn", new[] { SyntheticRuns.Step(1, 4, anomalies: anomaly) }) }, options);
 
         Assert.Contains("href=\"https://docs.example.test/rules/GD0005.md\"", html, StringComparison.Ordinal);
+        Assert.Contains("href=\"https://docs.example.test/runtime.md#remedies\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_anomaly_links_the_rules_it_lists_and_never_rules_merely_written_in_its_text()
+    {
+        var anomaly = new GradientAnomaly(
+            GradientAnomalyKind.Vanishing,
+            "rnn: t=0 gets 1e-9 of t=T-1 (GD0002 would not help)",
+            "use a gated cell — GD0005; see also GD0009",
+            new[] { "GD0005", "GD0004" });
+
+        var html = GradientHtmlReport.Render(new[] { new GradientReportRun("rnn", new[] { SyntheticRuns.Step(1, 4, anomalies: anomaly) }) });
+
+        var cell = Regex.Match(html, "<tr class=\"vanishing\">.*?</tr>", RegexOptions.Singleline).Value;
+        Assert.Contains($"use a gated cell — <a class=\"rule\" href=\"{DiagnosticDescriptors.HelpLink("GD0005")}\">GD0005</a>; see also GD0009", cell, StringComparison.Ordinal);
+        Assert.EndsWith($"(<a class=\"rule\" href=\"{DiagnosticDescriptors.HelpLink("GD0004")}\">GD0004</a>)</td></tr>", cell, StringComparison.Ordinal);
+        Assert.DoesNotContain("GD0002.md", cell, StringComparison.Ordinal);
+        Assert.DoesNotContain("GD0009.md", cell, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Each_run_has_a_memory_horizon_headline_a_summary_column_and_its_course_over_training()
+    {
+        // Norms halve per step back (gain 0.5); the last tenth (1, 0.5, 0.25) averages 0.583, so the gradient reaches back
+        // while 0.5^k ≥ 5.83e-4: k = 0 … 10, 11 of 30 timesteps.
+        var run = SyntheticRuns.Run("lstm", steps: 20, timesteps: 30, decay: 0.5);
+
+        var html = GradientHtmlReport.Render(new[] { run });
+
+        Assert.Contains("<p class=\"headline\" id=\"run-0-headline\">Gradient reaches <strong>11 of 30</strong> timesteps back; per-step gain <strong>0.5</strong> (below 1: it shrinks at every step back in time, so it vanishes).", html, StringComparison.Ordinal);
+        Assert.Contains("<td>11 of 30</td><td>0.5</td>", html, StringComparison.Ordinal);
+        var horizon = ReadData(html).GetProperty("runs")[0].GetProperty("horizon");
+        Assert.Equal(30, horizon.GetProperty("sequenceLength").GetInt32());
+        Assert.Equal(Enumerable.Repeat(11, 20), horizon.GetProperty("values").EnumerateArray().Select(v => v.GetInt32()));
+        Assert.Contains("<div class=\"chart\" id=\"run-0-horizon\"></div>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unprofiled_modules_are_shown_with_the_remedy_and_only_when_there_are_some()
+    {
+        var blind = new GradientStepReport(1, 1.0, new Dictionary<string, double> { ["encoder.weight_hh_l0"] = 1.0 }, Array.Empty<TimestepProfile>(), Array.Empty<GradientAnomaly>(), new[] { "encoder" });
+        var seeing = SyntheticRuns.Step(2, 4);
+
+        var html = GradientHtmlReport.Render(new[] { new GradientReportRun("blind", new[] { blind, seeing }), SyntheticRuns.Run("lstm", 2, 4) });
+
+        Assert.Contains("<th>not profiled</th>", html, StringComparison.Ordinal);
+        Assert.Contains("<td class=\"bad\">encoder</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<code>encoder</code> received gradients but produced no timestep profile in 1 of 2 steps.", html, StringComparison.Ordinal);
+        Assert.Contains("TrackInput", html, StringComparison.Ordinal);
+        Assert.Single(Regex.Matches(html, "class=\"unprofiled\""));
+        Assert.DoesNotContain("not profiled", GradientHtmlReport.Render(new[] { SyntheticRuns.Run("lstm", 2, 4) }), StringComparison.Ordinal);
     }
 
     [Fact]

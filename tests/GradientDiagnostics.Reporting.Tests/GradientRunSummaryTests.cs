@@ -43,4 +43,35 @@ public class GradientRunSummaryTests
         Assert.Equal(1, summary.StepsAboveClipThreshold);
         Assert.Null(summary.FinalLoss);
     }
+
+    [Fact]
+    public void Memory_horizon_and_gain_are_medians_over_the_last_tenth_of_the_finite_steps()
+    {
+        // 20 steps: the first 18 vanish fast (horizon 2 of 12), the last two reach back 4 and 6; a NaN step is left out.
+        var steps = Enumerable.Range(1, 18).Select(s => SyntheticRuns.Step(s, 12, decay: 0.01))
+            .Append(SyntheticRuns.Step(19, 12, decay: 0.25))
+            .Append(new GradientStepReport(20, double.NaN, new Dictionary<string, double>(), new[] { new TimestepProfile("lstm", Enumerable.Repeat(double.NaN, 12).ToArray()) }, Array.Empty<GradientAnomaly>()))
+            .Append(SyntheticRuns.Step(21, 12, decay: 0.3))
+            .ToArray();
+
+        var horizon = GradientRunSummary.From(new GradientReportRun("lstm", steps)).MemoryHorizon!;
+
+        Assert.Equal(2, horizon.Steps);
+        Assert.Equal((5 + 6) / 2.0, horizon.Horizon);
+        Assert.Equal(12, horizon.SequenceLength);
+        Assert.Equal((0.25 + 0.3) / 2, horizon.PerStepGain!.Value, 12);
+        Assert.Equal("5.5 of 12", horizon.Reach);
+    }
+
+    [Fact]
+    public void A_run_without_profiles_has_no_horizon_and_unprofiled_modules_are_counted_per_step()
+    {
+        var blind = Enumerable.Range(1, 3).Select(s => new GradientStepReport(
+            s, 1.0, new Dictionary<string, double>(), Array.Empty<TimestepProfile>(), Array.Empty<GradientAnomaly>(), s == 2 ? new[] { "a", "b" } : new[] { "b" })).ToArray();
+
+        var summary = GradientRunSummary.From(new GradientReportRun("blind", blind));
+
+        Assert.Null(summary.MemoryHorizon);
+        Assert.Equal(new Dictionary<string, int> { ["a"] = 1, ["b"] = 3 }, summary.Unprofiled);
+    }
 }

@@ -15,7 +15,7 @@ public class AnomalyTests
         manual_seed(21);
         using var model = new SequenceRegressor(nn.LSTM(2, 32, batchFirst: true), 32, batchFirst: true);
         using var watch = GradientWatch.Attach(model);
-        var (inputs, targets) = AddingBatch(16, 200, seed: 21);
+        var (inputs, targets) = AddingProblem.Batch(16, 200, seed: 21);
 
         nn.functional.mse_loss(model.call(inputs), targets).backward();
         var report = watch.Record(1);
@@ -24,6 +24,8 @@ public class AnomalyTests
         Assert.Equal(GradientAnomalyKind.Vanishing, anomaly.Kind);
         Assert.Contains("recurrent", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("GD0004", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Contains("forget-gate bias", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0004" }, anomaly.Rules);
         var norms = Assert.Single(report.Timesteps).Norms;
         Assert.True(norms[0] / norms[^1] < 1e-3);
     }
@@ -35,7 +37,7 @@ public class AnomalyTests
         manual_seed(22);
         using var model = new SequenceRegressor(nn.RNN(2, 32, batchFirst: true), 32, batchFirst: true);
         using var watch = GradientWatch.Attach(model);
-        var (inputs, targets) = AddingBatch(16, 100, seed: 22);
+        var (inputs, targets) = AddingProblem.Batch(16, 100, seed: 22);
 
         nn.functional.mse_loss(model.call(inputs), targets).backward();
         var anomaly = Assert.Single(watch.Record(1).Anomalies);
@@ -43,6 +45,26 @@ public class AnomalyTests
         Assert.Equal(GradientAnomalyKind.Vanishing, anomaly.Kind);
         Assert.Contains("GD0005", anomaly.Remedy, StringComparison.Ordinal);
         Assert.Contains("GD0003", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0005", "GD0003" }, anomaly.Rules);
+    }
+
+    [Fact]
+    public void A_vanishing_GRU_gets_the_gated_init_remedy_without_any_forget_gate()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(21);
+        using var model = new SequenceRegressor(nn.GRU(2, 32, batchFirst: true), 32, batchFirst: true);
+        using var watch = GradientWatch.Attach(model);
+        var (inputs, targets) = AddingProblem.Batch(16, 300, seed: 21);
+
+        nn.functional.mse_loss(model.call(inputs), targets).backward();
+        var anomaly = Assert.Single(watch.Record(1).Anomalies);
+
+        Assert.Equal(GradientAnomalyKind.Vanishing, anomaly.Kind);
+        Assert.Equal(new[] { "GD0004" }, anomaly.Rules);
+        Assert.Contains("GD0004", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.DoesNotContain("forget", anomaly.Remedy, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("LSTM", anomaly.Remedy, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -61,7 +83,7 @@ public class AnomalyTests
 
         using var model = new SequenceRegressor(rnn, 16, batchFirst: true);
         using var watch = GradientWatch.Attach(model);
-        var (inputs, targets) = AddingBatch(8, 30, seed: 23);
+        var (inputs, targets) = AddingProblem.Batch(8, 30, seed: 23);
 
         nn.functional.mse_loss(model.call(inputs), targets).backward();
         var report = watch.Record(1);
@@ -69,6 +91,7 @@ public class AnomalyTests
         var anomaly = Assert.Single(report.Anomalies);
         Assert.Equal(GradientAnomalyKind.Exploding, anomaly.Kind);
         Assert.Contains("GD0001", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0001", "GD0003" }, anomaly.Rules);
         var norms = Assert.Single(report.Timesteps).Norms;
         Assert.True(norms[0] / norms[^1] > 70, $"ratio {norms[0] / norms[^1]}");
     }
@@ -78,9 +101,9 @@ public class AnomalyTests
     {
         using var scope = NewDisposeScope();
         manual_seed(24);
-        using var model = HealthyLstm(hidden: 16);
+        using var model = AddingProblem.HealthyLstm(hidden: 16);
         using var watch = GradientWatch.Attach(model, new GradientWatchOptions { WarmupSteps = 5 });
-        var (inputs, targets) = AddingBatch(16, 20, seed: 24);
+        var (inputs, targets) = AddingProblem.Batch(16, 20, seed: 24);
 
         for (var step = 1; step <= 8; step++)
         {
@@ -98,6 +121,7 @@ public class AnomalyTests
         Assert.Contains("previous 8 steps", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("GD0001", anomaly.Remedy, StringComparison.Ordinal);
         Assert.Contains("GD0002", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0001", "GD0002" }, anomaly.Rules);
     }
 
     [Fact]
@@ -105,9 +129,9 @@ public class AnomalyTests
     {
         using var scope = NewDisposeScope();
         manual_seed(25);
-        using var model = HealthyLstm(hidden: 8);
+        using var model = AddingProblem.HealthyLstm(hidden: 8);
         using var watch = GradientWatch.Attach(model, new GradientWatchOptions { WarmupSteps = 3 });
-        var (inputs, targets) = AddingBatch(8, 10, seed: 25);
+        var (inputs, targets) = AddingProblem.Batch(8, 10, seed: 25);
 
         var scales = new[] { 1.0, 1000.0, 1.0, 1.0, 1.0, 1e6 };
         var fired = new List<bool>();
@@ -126,7 +150,7 @@ public class AnomalyTests
     {
         using var scope = NewDisposeScope();
         manual_seed(26);
-        using var model = HealthyLstm(hidden: 8);
+        using var model = AddingProblem.HealthyLstm(hidden: 8);
         using (no_grad())
         {
             model.named_parameters().Single(p => p.name == "head.weight").parameter[0, 0] = double.NaN;
@@ -134,7 +158,7 @@ public class AnomalyTests
 
         var logged = new List<string>();
         using var watch = GradientWatch.Attach(model, new GradientWatchOptions { LoggerFactory = new ListLoggerFactory(logged) });
-        var (inputs, targets) = AddingBatch(8, 10, seed: 26);
+        var (inputs, targets) = AddingProblem.Batch(8, 10, seed: 26);
         nn.functional.mse_loss(model.call(inputs), targets).backward();
         var report = watch.Record(7);
 
@@ -143,6 +167,7 @@ public class AnomalyTests
         Assert.Contains("head.weight", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("recurrent.weight_hh_l0", anomaly.Message, StringComparison.Ordinal);
         Assert.Contains("GD0001", anomaly.Remedy, StringComparison.Ordinal);
+        Assert.Equal(new[] { "GD0001" }, anomaly.Rules);
         Assert.True(double.IsNaN(report.GlobalNorm));
         Assert.Contains(logged, line => line.Contains("'nonfinite'", StringComparison.Ordinal) && line.Contains("at step 7", StringComparison.Ordinal) && line.Contains("GD0001", StringComparison.Ordinal));
     }
@@ -155,7 +180,7 @@ public class AnomalyTests
     {
         using var outer = NewDisposeScope();
         manual_seed(seed);
-        using var model = HealthyLstm(hidden: 32);
+        using var model = AddingProblem.HealthyLstm(hidden: 32);
         using var optimizer = optim.Adam(model.parameters(), 5e-3);
         using var watch = GradientWatch.Attach(model);
         var generator = new Generator((ulong)seed);
@@ -164,7 +189,7 @@ public class AnomalyTests
         for (var step = 1; step <= 100; step++)
         {
             using var scope = NewDisposeScope();
-            var (inputs, targets) = AddingBatch(32, 30, generator);
+            var (inputs, targets) = AddingProblem.Batch(32, 30, generator);
             optimizer.zero_grad();
             var loss = nn.functional.mse_loss(model.call(inputs), targets);
             loss.backward();
@@ -209,47 +234,22 @@ public class AnomalyTests
         Assert.Contains("GD0005", vanilla.Remedy, StringComparison.Ordinal);
     }
 
-    private static SequenceRegressor HealthyLstm(int hidden)
+    [Fact]
+    public void Every_remedy_names_exactly_the_rules_it_lists()
     {
-        var lstm = nn.LSTM(2, hidden, batchFirst: true);
-        using (no_grad())
+        foreach (var kind in Enum.GetValues<GradientDiagnostics.Hooks.RecurrentKind>())
         {
-            foreach (var (name, parameter) in lstm.named_parameters())
+            foreach (var remedy in new[]
             {
-                if (name.StartsWith("weight_hh", StringComparison.Ordinal))
-                {
-                    nn.init.orthogonal_(parameter);
-                }
-                else if (name.StartsWith("weight_ih", StringComparison.Ordinal))
-                {
-                    nn.init.xavier_uniform_(parameter);
-                }
-                else
-                {
-                    parameter.zero_();
-                    parameter[TensorIndex.Slice(hidden, 2 * hidden)].fill_(1.0);
-                }
+                GradientDiagnostics.Detection.Remedies.Vanishing(kind),
+                GradientDiagnostics.Detection.Remedies.ExplodingOverTime(kind),
+                GradientDiagnostics.Detection.Remedies.ExplodingAcrossSteps,
+                GradientDiagnostics.Detection.Remedies.NonFinite,
+            })
+            {
+                var named = System.Text.RegularExpressions.Regex.Matches(remedy.Text, @"GD\d{4}").Select(m => m.Value).Distinct();
+                Assert.Equal(named, remedy.Rules);
             }
         }
-
-        return new SequenceRegressor(lstm, hidden, batchFirst: true);
-    }
-
-    private static (Tensor Inputs, Tensor Targets) AddingBatch(int batch, int seqLen, int seed)
-    {
-        using var generator = new Generator((ulong)seed);
-        return AddingBatch(batch, seqLen, generator);
-    }
-
-    /// <summary>The adding problem: (value, marker) per timestep; the target is the sum of the two marked values.</summary>
-    private static (Tensor Inputs, Tensor Targets) AddingBatch(int batch, int seqLen, Generator generator)
-    {
-        var values = rand(new long[] { batch, seqLen }, generator: generator);
-        var first = randint(0, seqLen / 2, new long[] { batch, 1 }, generator: generator);
-        var second = randint(seqLen / 2, seqLen, new long[] { batch, 1 }, generator: generator);
-        var markers = zeros(batch, seqLen);
-        markers.scatter_(1, first, ones(batch, 1));
-        markers.scatter_(1, second, ones(batch, 1));
-        return (stack(new[] { values, markers }, dim: 2), (values * markers).sum(1, keepdim: true));
     }
 }

@@ -101,7 +101,7 @@ public class AttachAndOptionsTests
         var logged = new List<string>();
         using var watch = GradientWatch.Attach(lstm, new GradientWatchOptions { LoggerFactory = new ListLoggerFactory(logged) });
         Tensor? sum = null;
-        for (var i = 0; i < GradientWatch.MaxCapturesPerStep + 20; i++)
+        for (var i = 0; i < GradientDiagnostics.Capture.StepCaptures.MaxCapturesPerStep + 20; i++)
         {
             using var step = NewDisposeScope();
             var output = lstm.call(rand(3, 1, 2)).Item1.sum();
@@ -111,8 +111,8 @@ public class AttachAndOptionsTests
         sum!.backward();
         var report = watch.Record(1);
 
-        Assert.Equal(GradientWatch.MaxCapturesPerStep, report.Timesteps.Count);
-        Assert.Equal($"LSTM#{GradientWatch.MaxCapturesPerStep}", report.Timesteps[^1].Module);
+        Assert.Equal(GradientDiagnostics.Capture.StepCaptures.MaxCapturesPerStep, report.Timesteps.Count);
+        Assert.Equal($"LSTM#{GradientDiagnostics.Capture.StepCaptures.MaxCapturesPerStep}", report.Timesteps[^1].Module);
         Assert.Single(logged, line => line.Contains("without Record", StringComparison.Ordinal));
     }
 

@@ -66,6 +66,42 @@ public class TimestepProfileTests
         Reference.AssertClose(expected, Assert.Single(watch.Record(1).Timesteps).Norms);
     }
 
+    /// <summary>
+    /// With as many timesteps as sequences the shapes cannot tell which dimension is time, and TorchSharp 0.107.0 exposes
+    /// batch_first nowhere; the call's own outputs tell it.
+    /// </summary>
+    [Theory]
+    [InlineData("lstm", true)]
+    [InlineData("lstm", false)]
+    [InlineData("bidirectional-gru", true)]
+    [InlineData("bidirectional-gru", false)]
+    [InlineData("rnn", false)]
+    public void With_as_many_timesteps_as_sequences_the_profile_still_runs_along_time(string cell, bool batchFirst)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(9);
+        nn.Module recurrent = cell switch
+        {
+            "lstm" => nn.LSTM(3, 4, batchFirst: batchFirst),
+            "bidirectional-gru" => nn.GRU(3, 4, numLayers: 2, batchFirst: batchFirst, bidirectional: true),
+            _ => nn.RNN(3, 4, batchFirst: batchFirst),
+        };
+        using var model = new SequenceRegressor(recurrent, cell == "bidirectional-gru" ? 8 : 4, batchFirst);
+        model.to(float64);
+        var x = randn(6, 6, 3, dtype: float64);
+        var target = randn(6, 1, dtype: float64);
+
+        var expected = ReferenceInputNorms(model, x, target, timeDimension: batchFirst ? 1 : 0);
+
+        using var watch = GradientWatch.Attach(model);
+        model.zero_grad();
+        nn.functional.mse_loss(model.call(x), target).backward();
+        var report = watch.Record(1);
+
+        Reference.AssertClose(expected, Assert.Single(report.Timesteps).Norms);
+        Assert.Empty(report.Unprofiled);
+    }
+
     [Fact]
     public void Stacked_bidirectional_LSTM_after_an_embedding_profile_equals_the_embedding_output_gradient()
     {

@@ -1,3 +1,4 @@
+using GradientDiagnostics.Tests.Shared;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -64,7 +65,7 @@ public class TorchSharpNativeTests
         Assert.Equal(originalBytes.Length, copyBytes.Length);
         var differences = Enumerable.Range(0, copyBytes.Length).Where(i => copyBytes[i] != originalBytes[i]).ToList();
 
-        if (SystemLibstdcxxHas("GLIBCXX_3.4.32"))
+        if (SystemLibstdcxx.Has("GLIBCXX_3.4.32"))
         {
             Assert.Empty(differences);
             return;
@@ -77,13 +78,5 @@ public class TorchSharpNativeTests
 
         using var t = ones(3).mul(2).sum();
         Assert.Equal(6f, t.item<float>());
-    }
-
-    private static bool SystemLibstdcxxHas(string version)
-    {
-        var library = new[] { "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6" }
-            .First(File.Exists);
-        var needle = System.Text.Encoding.ASCII.GetBytes("\0" + version + "\0");
-        return File.ReadAllBytes(library).AsSpan().IndexOf(needle) >= 0;
     }
 }

@@ -8,29 +8,37 @@
     return "1e" + exponent;
   }
 
-  // One colour range for every heatmap of the report, so runs compare at a glance.
-  var low = Infinity, high = -Infinity;
-  data.runs.forEach(function (run) {
-    run.heatmaps.forEach(function (heatmap) {
-      heatmap.log10.forEach(function (row) {
+  // The range of log10 values in a set of heatmap rows, at least one decade wide.
+  function rangeOf(heatmaps, key) {
+    var low = Infinity, high = -Infinity;
+    heatmaps.forEach(function (heatmap) {
+      heatmap[key].forEach(function (row) {
         row.forEach(function (v) {
           if (v !== null) { low = Math.min(low, v); high = Math.max(high, v); }
         });
       });
     });
-  });
-  if (!isFinite(low)) { low = -1; high = 0; }
-  if (high - low < 1) { high = low + 1; }
-  var tickvals = [], ticktext = [];
-  for (var e = Math.ceil(low); e <= Math.floor(high); e++) { tickvals.push(e); ticktext.push(tickLabel(e)); }
+    if (!isFinite(low)) { low = -1; high = 0; }
+    if (high - low < 1) { high = low + 1; }
+    // At most about eight labelled decades, so the colour bar stays readable over twenty orders of magnitude.
+    var step = Math.max(1, Math.ceil((Math.floor(high) - Math.ceil(low)) / 8));
+    var tickvals = [], ticktext = [];
+    for (var e = Math.ceil(low); e <= Math.floor(high); e += step) { tickvals.push(e); ticktext.push(tickLabel(e)); }
+    return { low: low, high: high, tickvals: tickvals, ticktext: ticktext };
+  }
 
-  function drawHeatmap(container, run, heatmap, id, compact) {
+  // The comparison shares one scale relative to each sequence's end; each run's own heatmaps share the run's absolute scale.
+  var comparisonRange = rangeOf(data.runs.filter(function (run) { return run.heatmaps.length > 0; })
+    .map(function (run) { return run.heatmaps[0]; }), "relative");
+
+  function drawHeatmap(container, run, heatmap, id, compact, range) {
+    var key = compact ? "relative" : "log10";
     var div = document.createElement("div");
     div.className = compact ? "heatmap compact" : "heatmap";
     div.id = id;
     container.appendChild(div);
 
-    var norms = heatmap.log10.map(function (row) {
+    var norms = heatmap[key].map(function (row) {
       return row.map(function (v) { return v === null ? "none" : Math.pow(10, v).toExponential(2); });
     });
     var timesteps = [];
@@ -44,13 +52,13 @@
       type: "heatmap",
       x: timesteps,
       y: heatmap.steps,
-      z: heatmap.log10,
+      z: heatmap[key],
       customdata: norms,
-      zmin: low,
-      zmax: high,
+      zmin: range.low,
+      zmax: range.high,
       colorscale: "Viridis",
-      colorbar: { title: { text: "‖dL/dx_t‖" }, tickvals: tickvals, ticktext: ticktext },
-      hovertemplate: "step %{y}<br>timestep %{x}<br>norm %{customdata}<extra></extra>"
+      colorbar: { title: { text: compact ? "‖dL/dx_t‖ / end" : "‖dL/dx_t‖" }, tickvals: range.tickvals, ticktext: range.ticktext },
+      hovertemplate: "step %{y}<br>timestep %{x}<br>" + (compact ? "relative to the end " : "norm ") + "%{customdata}<extra></extra>"
     }], {
       title: { text: title },
       xaxis: { title: { text: "timestep t (input order)" } },
@@ -88,14 +96,35 @@
     }, config);
   }
 
+  function drawHorizon(run) {
+    var horizon = run.horizon;
+    var traces = [{
+      type: "scatter", mode: "lines", name: "memory horizon",
+      x: run.steps, y: horizon.values, customdata: horizon.gains, connectgaps: false,
+      hovertemplate: "step %{x}<br>reaches %{y} of " + horizon.sequenceLength + " timesteps back<br>per-step gain %{customdata:.3f}<extra></extra>"
+    }, {
+      type: "scatter", mode: "lines", name: "sequence length " + horizon.sequenceLength,
+      x: [run.steps[0], run.steps[run.steps.length - 1]], y: [horizon.sequenceLength, horizon.sequenceLength],
+      line: { dash: "dash", color: "#59636e" }, hoverinfo: "name"
+    }];
+    Plotly.newPlot(run.id + "-horizon", traces, {
+      title: { text: run.name + " — memory horizon of " + horizon.module + ": how many timesteps back the gradient still arrives" },
+      xaxis: { title: { text: "training step" } },
+      yaxis: { title: { text: "timesteps" }, rangemode: "tozero" },
+      margin: { t: 50 }
+    }, config);
+  }
+
   function drawLoss(run) {
+    var positive = run.losses.values.filter(function (v) { return v !== null && v > 0; });
+    var spansDecades = positive.length > 0 && Math.max.apply(null, positive) / Math.min.apply(null, positive) > 1000;
     Plotly.newPlot(run.id + "-loss", [{
       type: "scatter", mode: "lines", name: "loss", x: run.losses.steps, y: run.losses.values,
       hovertemplate: "step %{x}<br>loss %{y:.4f}<extra></extra>"
     }], {
       title: { text: run.name + " — training loss" },
       xaxis: { title: { text: "training step" } },
-      yaxis: { title: { text: "loss" } },
+      yaxis: { title: { text: "loss" }, type: spansDecades ? "log" : "linear" },
       margin: { t: 50 }
     }, config);
   }
@@ -122,14 +151,16 @@
   var comparison = document.getElementById("comparison-heatmaps");
   if (comparison) {
     data.runs.forEach(function (run) {
-      if (run.heatmaps.length > 0) { drawHeatmap(comparison, run, run.heatmaps[0], run.id + "-compare", true); }
+      if (run.heatmaps.length > 0) { drawHeatmap(comparison, run, run.heatmaps[0], run.id + "-compare", true, comparisonRange); }
     });
   }
 
   data.runs.forEach(function (run) {
     var container = document.getElementById(run.id + "-heatmaps");
     if (!container) { return; }
-    run.heatmaps.forEach(function (heatmap, index) { drawHeatmap(container, run, heatmap, run.id + "-heatmap-" + index, false); });
+    var range = rangeOf(run.heatmaps, "log10");
+    run.heatmaps.forEach(function (heatmap, index) { drawHeatmap(container, run, heatmap, run.id + "-heatmap-" + index, false, range); });
+    if (run.horizon !== null && document.getElementById(run.id + "-horizon")) { drawHorizon(run); }
     drawGlobal(run);
     if (run.losses !== null && document.getElementById(run.id + "-loss")) { drawLoss(run); }
     drawParameters(run);

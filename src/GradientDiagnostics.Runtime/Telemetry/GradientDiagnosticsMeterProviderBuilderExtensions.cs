@@ -11,7 +11,8 @@ public static class GradientDiagnosticsMeterProviderBuilderExtensions
 {
     /// <summary>
     /// Subscribes to the <c>GradientDiagnostics</c> meter: <c>gradient.norm</c>, <c>gradient.global_norm</c>,
-    /// <c>gradient.timestep.norm</c>, <c>gradient.anomaly</c> and <c>gradient.step</c>.
+    /// <c>gradient.timestep.norm</c>, <c>gradient.memory_horizon</c>, <c>gradient.anomaly</c>,
+    /// <c>gradient.unprofiled</c> and <c>gradient.step</c>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> is <see langword="null"/>.</exception>
     public static MeterProviderBuilder AddGradientDiagnostics(this MeterProviderBuilder builder)

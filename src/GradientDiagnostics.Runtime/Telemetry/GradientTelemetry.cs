@@ -19,6 +19,8 @@ internal static class GradientTelemetry
     public const string TimestepNormInstrument = "gradient.timestep.norm";
     public const string AnomalyInstrument = "gradient.anomaly";
     public const string StepInstrument = "gradient.step";
+    public const string MemoryHorizonInstrument = "gradient.memory_horizon";
+    public const string UnprofiledInstrument = "gradient.unprofiled";
 
     public const string ModelAttribute = "gradient.model";
     public const string ParameterAttribute = "gradient.parameter";
@@ -49,6 +51,14 @@ internal static class GradientTelemetry
     public static readonly IReadOnlyList<double> NormBucketBoundaries =
         Enumerable.Range(-12, 19).Select(exponent => Math.Pow(10, exponent)).ToArray();
 
+    /// <summary>
+    /// Timestep counts at every power of two from 1 to 4096 and half-way between (0, 1, 2, 3, 4, 6, 8, 12, … 3072, 4096):
+    /// the horizons of short sequences are told apart one by one, long ones within a factor of 1.5, and the boundaries
+    /// (unlike the SDK's millisecond defaults) sit where sequence lengths do.
+    /// </summary>
+    public static readonly IReadOnlyList<int> HorizonBucketBoundaries =
+        new[] { 0, 1, 2, 3 }.Concat(Enumerable.Range(2, 10).SelectMany(power => new[] { 1 << power, 3 << (power - 1) })).Append(4096).ToArray();
+
     private static readonly Histogram<double> ParameterNorm = CreateNormHistogram(
         ParameterNormInstrument,
         "L2 norm of one parameter's gradient after backward(), before clipping.");
@@ -65,6 +75,19 @@ internal static class GradientTelemetry
         AnomalyInstrument,
         "{anomaly}",
         "Gradient anomalies detected: non-finite, exploding or vanishing gradients.");
+
+    private static readonly Histogram<int> MemoryHorizon = Meter.CreateHistogram(
+        MemoryHorizonInstrument,
+        unit: "{timestep}",
+        description: "How many timesteps back the gradient of a recurrent module call (or tracked input or state) still arrives: " +
+            "counting back from the last timestep, the timesteps whose norm stays at or above the vanishing ratio times the mean over the last tenth.",
+        tags: null,
+        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = HorizonBucketBoundaries });
+
+    private static readonly Counter<long> UnprofiledCount = Meter.CreateCounter<long>(
+        UnprofiledInstrument,
+        "{module}",
+        "Watched recurrent modules that received gradients in a profiled step but produced no timestep profile (invoked with forward(), or an untracked packed input).");
 
     private static readonly Counter<long> StepCount = Meter.CreateCounter<long>(
         StepInstrument,
@@ -206,6 +229,28 @@ internal static class GradientTelemetry
                 if (profile is not null)
                 {
                     RecordTimesteps(profile, modelTag);
+                }
+            }
+        }
+
+        if (MemoryHorizon.Enabled)
+        {
+            foreach (var profile in report.Timesteps)
+            {
+                if (profile is not null)
+                {
+                    MemoryHorizon.Record(profile.MemoryHorizon, modelTag, new KeyValuePair<string, object?>(ModuleAttribute, profile.Module));
+                }
+            }
+        }
+
+        if (UnprofiledCount.Enabled)
+        {
+            foreach (var module in report.Unprofiled)
+            {
+                if (module is not null)
+                {
+                    UnprofiledCount.Add(1, modelTag, new KeyValuePair<string, object?>(ModuleAttribute, module));
                 }
             }
         }

@@ -22,10 +22,10 @@ public class GradientMetricsTests
     public void Every_instrument_has_its_contract_name_unit_description_and_meter()
     {
         const string model = "metrics-contract";
-        var report = RealLstm.Step(length: 12, anomalies: new[]
-        {
-            new GradientAnomaly(GradientAnomalyKind.Exploding, "global norm above threshold", "clip gradients — GD0001"),
-        });
+        var report = RealLstm.Step(
+            length: 12,
+            anomalies: new[] { new GradientAnomaly(GradientAnomalyKind.Exploding, "global norm above threshold", "clip gradients — GD0001") },
+            unprofiled: new[] { "decoder" });
         var (provider, exported) = Listen();
         using (provider)
         {
@@ -38,7 +38,9 @@ public class GradientMetricsTests
             ["gradient.norm"] = ("1", MetricType.Histogram),
             ["gradient.global_norm"] = ("1", MetricType.Histogram),
             ["gradient.timestep.norm"] = ("1", MetricType.Histogram),
+            ["gradient.memory_horizon"] = ("{timestep}", MetricType.Histogram),
             ["gradient.anomaly"] = ("{anomaly}", MetricType.LongSum),
+            ["gradient.unprofiled"] = ("{module}", MetricType.LongSum),
             ["gradient.step"] = ("{step}", MetricType.LongSum),
         };
         Assert.Equal(expected.Keys.Order(), exported.Select(metric => metric.Name).Distinct().Order());
@@ -209,10 +211,10 @@ public class GradientMetricsTests
     public void Every_measurement_carries_at_most_three_attributes()
     {
         const string model = "metrics-attribute-count";
-        var report = RealLstm.Step(length: 100, anomalies: new[]
-        {
-            new GradientAnomaly(GradientAnomalyKind.Vanishing, "early timesteps vanish", "initialise recurrent weights — GD0004"),
-        });
+        var report = RealLstm.Step(
+            length: 100,
+            anomalies: new[] { new GradientAnomaly(GradientAnomalyKind.Vanishing, "early timesteps vanish", "initialise recurrent weights — GD0004") },
+            unprofiled: new[] { "decoder" });
 
         var (provider, exported) = Listen();
         using (provider)

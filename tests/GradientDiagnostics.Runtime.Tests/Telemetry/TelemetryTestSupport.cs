@@ -57,7 +57,8 @@ internal static class RealLstm
         IReadOnlyList<GradientAnomaly>? anomalies = null,
         int? poisonTimestep = null,
         int? nanGradientTimestep = null,
-        int seed = 17)
+        int seed = 17,
+        IReadOnlyList<string>? unprofiled = null)
     {
         using var scope = NewDisposeScope();
         manual_seed(seed);
@@ -99,7 +100,8 @@ internal static class RealLstm
             globalNorm,
             parameterNorms,
             new[] { new TimestepProfile(ModuleName, timestepNorms) },
-            anomalies ?? Array.Empty<GradientAnomaly>());
+            anomalies ?? Array.Empty<GradientAnomaly>(),
+            unprofiled ?? Array.Empty<string>());
     }
 }
 

@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace AddingProblem;
+
+/// <summary>
+/// Checks what the options name outside the program — the report file, the OTLP endpoint, the Prometheus port and
+/// host — before training starts, so a value that cannot work stops the demo at once with one line that names the
+/// option and the cause, instead of a stack trace after minutes of training.
+/// </summary>
+public static class OptionChecks
+{
+    /// <summary>An OTLP endpoint: an absolute http(s) URL with a host, without user info, query or fragment; else null.</summary>
+    public static Uri? OtlpEndpoint(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && uri.Host.Length > 0
+        && uri.UserInfo.Length == 0
+        && uri.Query.Length == 0
+        && uri.Fragment.Length == 0
+            ? uri
+            : null;
+
+    /// <summary>The first option whose value cannot work on this machine, as one line; null when all can.</summary>
+    public static string? FirstProblem(DemoSettings settings) =>
+        ReportProblem(settings.ReportPath)
+        ?? (settings.CalibrationPath is { } calibration ? CalibrationProblem(calibration) : null)
+        ?? (settings.PrometheusPort is { } port ? PrometheusProblem(settings.PrometheusHost, port) : null);
+
+    /// <summary>The report can be written: not a folder, no file where a folder must be, the folder writable.</summary>
+    public static string? ReportProblem(string path) =>
+        OutputFileProblem("--report", path, "HTML file", "adding-problem-report.html", replacedByRename: false);
+
+    /// <summary>
+    /// The calibration file can be written: as the report, except that an existing file is replaced by a rename
+    /// (GradientWatch.WriteCalibration writes a temporary file next to it), so it is its folder that must be writable.
+    /// </summary>
+    public static string? CalibrationProblem(string path) =>
+        OutputFileProblem("--calibration", path, "calibration file", "gradient-calibration.json", replacedByRename: true);
+
+    private static string? OutputFileProblem(string option, string path, string what, string example, bool replacedByRename)
+    {
+        var fullPath = Path.GetFullPath(path);
+        if (Directory.Exists(fullPath))
+        {
+            return $"{option}: '{path}' is a folder; give the path of the {what} to write, e.g. '{Path.Combine(path, example)}'.";
+        }
+
+        // The nearest folder that exists: the file's folder, or the one in which the missing folders will be created.
+        var folder = Path.GetDirectoryName(fullPath)!;
+        while (!Directory.Exists(folder))
+        {
+            if (File.Exists(folder))
+            {
+                return $"{option}: cannot write '{path}': '{folder}' is a file, not a folder.";
+            }
+
+            folder = Path.GetDirectoryName(folder)!;
+        }
+
+        var writtenInPlace = File.Exists(fullPath) && !replacedByRename;
+        try
+        {
+            if (writtenInPlace)
+            {
+                // Opened for writing without truncating: the previous file stays if training is interrupted.
+                using var existing = new FileStream(fullPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            }
+            else
+            {
+                using var probe = new FileStream(Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Environment.ProcessId}.probe"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return $"{option}: cannot write '{path}': permission denied in '{(writtenInPlace ? fullPath : folder)}'.";
+        }
+        catch (IOException exception) when (writtenInPlace)
+        {
+            return $"{option}: cannot write '{path}': {exception.Message}";
+        }
+        catch (IOException)
+        {
+            return $"{option}: cannot write '{path}': no file can be created in '{folder}'.";
+        }
+
+        return null;
+    }
+
+    /// <summary>The scrape endpoint can listen where the exporter will: the host resolves to a local address and the port is free.</summary>
+    public static string? PrometheusProblem(string host, int port)
+    {
+        IPAddress[] addresses;
+        if (host is "+" or "*")
+        {
+            addresses = [IPAddress.Any];
+        }
+        else
+        {
+            try
+            {
+                addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : Dns.GetHostAddresses(host);
+            }
+            catch (SocketException exception)
+            {
+                return $"--prometheus-host: cannot resolve '{host}': {exception.Message}.";
+            }
+        }
+
+        // The exporter listens if it can bind any of the host's addresses (e.g. localhost without IPv6 still has 127.0.0.1).
+        SocketException? refused = null;
+        var bound = false;
+        foreach (var address in addresses)
+        {
+            try
+            {
+                using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(address, port));
+                bound = true;
+            }
+            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                return $"--prometheus: port {port} on {host} is already in use; choose a free port, e.g. --prometheus {FreePort()}.";
+            }
+            catch (SocketException exception)
+            {
+                refused ??= exception;
+            }
+        }
+
+        if (!bound)
+        {
+            return $"--prometheus-host: cannot listen on '{host}' port {port}: {refused?.Message ?? "no address"}.";
+        }
+
+        return null;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

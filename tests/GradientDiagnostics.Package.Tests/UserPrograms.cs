@@ -1,0 +1,101 @@
+namespace GradientDiagnostics.Package.Tests;
+
+/// <summary>
+/// The training code of the users' projects in <see cref="UserWorkspace"/>: an LSTM model of their own, trained on a
+/// toy task with a watch attached, printing every per-timestep profile the watch reports.
+/// </summary>
+internal static class UserPrograms
+{
+    public const int Steps = 4;
+    public const int SequenceLength = 20;
+
+    /// <summary>A model class and a training loop, as a user writes them (public so a class library can hold them).</summary>
+    public const string Training = """
+        using System.Globalization;
+        using GradientDiagnostics;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        namespace UserCode;
+
+        public sealed class SequenceSum : nn.Module<Tensor, Tensor>
+        {
+            private readonly LSTM lstm;
+            private readonly Linear head;
+
+            public SequenceSum(int hidden) : base(nameof(SequenceSum))
+            {
+                lstm = nn.LSTM(1, hidden, batchFirst: true);
+                head = nn.Linear(hidden, 1);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor input)
+            {
+                var (output, _, _) = lstm.call(input);
+                return head.call(output[.., -1]);
+            }
+        }
+
+        public static class Training
+        {
+            public static void Run(int steps, int sequenceLength)
+            {
+                manual_seed(7);
+                using var model = new SequenceSum(hidden: 16);
+                var optimizer = optim.Adam(model.parameters(), 1e-2);
+                using var watch = GradientWatch.Attach(model, new GradientWatchOptions { ModelName = "sequence-sum" });
+                for (var step = 1; step <= steps; step++)
+                {
+                    using var scope = NewDisposeScope();
+                    var inputs = rand(8, sequenceLength, 1);
+                    var targets = inputs.sum(1);
+                    optimizer.zero_grad();
+                    var loss = nn.functional.mse_loss(model.call(inputs), targets);
+                    loss.backward();
+                    var report = watch.Record(step);
+                    nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                    optimizer.step();
+                    foreach (var profile in report.Timesteps)
+                    {
+                        var norms = string.Join(' ', profile.Norms.Select(n => n.ToString("G4", CultureInfo.InvariantCulture)));
+                        Console.WriteLine($"step {step} profile {profile.Module}: {norms}");
+                    }
+                }
+            }
+        }
+        """;
+
+    public static readonly string Main = $"UserCode.Training.Run({Steps}, {SequenceLength});\n";
+
+    /// <summary>The documented check first: TorchSharp's native library loads, or the program stops with the cause.</summary>
+    public static readonly string CheckedMain = $"GradientDiagnostics.TorchSharpNative.EnsureLoaded();\nUserCode.Training.Run({Steps}, {SequenceLength});\n";
+
+    /// <summary>The same training with the OpenTelemetry SDK subscribed through AddGradientDiagnostics, exporting in memory.</summary>
+    public static readonly string SdkMain = $$"""
+        using System.Diagnostics;
+        using System.Reflection;
+        using OpenTelemetry;
+        using OpenTelemetry.Metrics;
+        using OpenTelemetry.Trace;
+
+        var metrics = new List<Metric>();
+        var spans = new List<Activity>();
+        using (var meters = Sdk.CreateMeterProviderBuilder().AddGradientDiagnostics().AddInMemoryExporter(metrics).Build())
+        using (var traces = Sdk.CreateTracerProviderBuilder().AddGradientDiagnostics().AddInMemoryExporter(spans).Build())
+        {
+            UserCode.Training.Run({{Steps}}, {{SequenceLength}});
+            meters.ForceFlush();
+            traces.ForceFlush();
+        }
+
+        Console.WriteLine("sdk " + typeof(Sdk).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion);
+        foreach (var metric in metrics.Select(m => $"metric {m.Name} unit={m.Unit}").Distinct())
+        {
+            Console.WriteLine(metric);
+        }
+
+        Console.WriteLine($"spans {spans.Count(s => s.DisplayName == "gradient.record")} gradient.record");
+        """;
+}
