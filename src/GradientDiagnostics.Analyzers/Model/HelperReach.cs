@@ -29,7 +29,7 @@ internal sealed class HelperReach
 
     private readonly SourceBodies bodies;
     private readonly SourceSearch search;
-    private readonly ConcurrentDictionary<(IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options), bool> answers = new(Comparer.Instance);
+    private readonly ConcurrentDictionary<CacheKey, bool> answers = new();
 
     public HelperReach(SourceBodies bodies, SourceSearch search)
     {
@@ -51,7 +51,7 @@ internal sealed class HelperReach
             return false;
         }
 
-        var key = (method.OriginalDefinition, goal, options);
+        var key = new CacheKey(method.OriginalDefinition, (int)goal, options);
         if (answers.TryGetValue(key, out var known))
         {
             return known;
@@ -97,16 +97,5 @@ internal sealed class HelperReach
         }
 
         return false;
-    }
-
-    private sealed class Comparer : IEqualityComparer<(IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options)>
-    {
-        public static readonly Comparer Instance = new();
-
-        public bool Equals((IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options) x, (IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options) y) =>
-            x.Goal == y.Goal && SymbolEqualityComparer.Default.Equals(x.Method, y.Method) && x.Options.Equals(y.Options);
-
-        public int GetHashCode((IMethodSymbol Method, ReachGoal Goal, GradientDiagnosticsOptions Options) obj) =>
-            unchecked((SymbolEqualityComparer.Default.GetHashCode(obj.Method) * 397) ^ ((int)obj.Goal * 31) ^ obj.Options.GetHashCode());
     }
 }

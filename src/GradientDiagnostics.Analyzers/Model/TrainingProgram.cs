@@ -23,7 +23,7 @@ internal sealed class TrainingProgram
     private static readonly ConditionalWeakTable<Compilation, StrongBox<TrainingProgram?>> Programs = new();
 
     private readonly ConcurrentDictionary<(SyntaxTree Tree, int Start, GradientDiagnosticsOptions Options), StrongBox<TrainingMethod?>> trainingMethods = new();
-    private readonly ConcurrentDictionary<(IMethodSymbol Method, GradientDiagnosticsOptions Options), StrongBox<IInvocationOperation?>> unclearedSteps = new(MethodOptionsComparer.Instance);
+    private readonly ConcurrentDictionary<CacheKey, StrongBox<IInvocationOperation?>> unclearedSteps = new();
 
     private readonly Lazy<TorchSharpSymbols> symbols;
 
@@ -112,9 +112,9 @@ internal sealed class TrainingProgram
     /// </summary>
     public IInvocationOperation? UnclearedStepOf(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
         SourceBodies.IsSourceMethod(method)
-            ? unclearedSteps.GetOrAdd((method.OriginalDefinition, options), key => new StrongBox<IInvocationOperation?>(
-                Search.MayReach(key.Method, TorchSharpSymbols.BackwardNames, cancellationToken)
-                    ? TrainingMethods.UnclearedStep(this, key.Method, key.Options, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken)
+            ? unclearedSteps.GetOrAdd(new CacheKey(method.OriginalDefinition, 0, options), key => new StrongBox<IInvocationOperation?>(
+                Search.MayReach((IMethodSymbol)key.Symbol, TorchSharpSymbols.BackwardNames, cancellationToken)
+                    ? TrainingMethods.UnclearedStep(this, (IMethodSymbol)key.Symbol, key.Options, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken)
                     : null)).Value
             : null;
 
@@ -122,15 +122,4 @@ internal sealed class TrainingProgram
     public IEnumerable<IInvocationOperation> RecurrentModuleInvocations(IOperation operation) =>
         operation.Root().Invocations().Where(invocation =>
             Symbols.IsModuleInvocation(invocation.TargetMethod) && Symbols.IsRecurrentModule(invocation.Instance?.WithoutConversions().Type));
-
-    private sealed class MethodOptionsComparer : IEqualityComparer<(IMethodSymbol Method, GradientDiagnosticsOptions Options)>
-    {
-        public static readonly MethodOptionsComparer Instance = new();
-
-        public bool Equals((IMethodSymbol Method, GradientDiagnosticsOptions Options) x, (IMethodSymbol Method, GradientDiagnosticsOptions Options) y) =>
-            SymbolEqualityComparer.Default.Equals(x.Method, y.Method) && x.Options.Equals(y.Options);
-
-        public int GetHashCode((IMethodSymbol Method, GradientDiagnosticsOptions Options) obj) =>
-            unchecked((SymbolEqualityComparer.Default.GetHashCode(obj.Method) * 397) ^ obj.Options.GetHashCode());
-    }
 }

@@ -22,7 +22,7 @@ internal sealed class ModelCreationSites
 
     private readonly TrainingProgram program;
     private readonly InitializationReach reach;
-    private readonly ConcurrentDictionary<(INamedTypeSymbol Model, GradientDiagnosticsOptions Options), bool> answers = new(Comparer.Instance);
+    private readonly ConcurrentDictionary<CacheKey, bool> answers = new();
 
     public ModelCreationSites(TrainingProgram program, InitializationReach reach)
     {
@@ -45,7 +45,7 @@ internal sealed class ModelCreationSites
 
     /// <summary>True when the compilation creates <paramref name="model"/> somewhere and every creation initialises or loads it.</summary>
     public bool EveryCreationInitializes(INamedTypeSymbol model, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
-        answers.GetOrAdd((model.OriginalDefinition, options), key => Compute(key.Model, key.Options, cancellationToken));
+        answers.GetOrAdd(new CacheKey(model.OriginalDefinition, 0, options), key => Compute((INamedTypeSymbol)key.Symbol, key.Options, cancellationToken));
 
     private bool Compute(INamedTypeSymbol model, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
     {
@@ -129,15 +129,4 @@ internal sealed class ModelCreationSites
         subclass.InstanceConstructors.Length > 0
         && subclass.InstanceConstructors.All(constructor => program.Bodies.Of(constructor, cancellationToken).Any(body =>
             reach.Reaches(body, subclass, ModuleRoot.This(subclass), root => root.InstanceOf is not null && IsOrDerives(root.InstanceOf, model), options.InitMethods, cancellationToken)));
-
-    private sealed class Comparer : IEqualityComparer<(INamedTypeSymbol Model, GradientDiagnosticsOptions Options)>
-    {
-        public static readonly Comparer Instance = new();
-
-        public bool Equals((INamedTypeSymbol Model, GradientDiagnosticsOptions Options) x, (INamedTypeSymbol Model, GradientDiagnosticsOptions Options) y) =>
-            SymbolEqualityComparer.Default.Equals(x.Model, y.Model) && x.Options.Equals(y.Options);
-
-        public int GetHashCode((INamedTypeSymbol Model, GradientDiagnosticsOptions Options) obj) =>
-            unchecked((SymbolEqualityComparer.Default.GetHashCode(obj.Model) * 397) ^ obj.Options.GetHashCode());
-    }
 }

@@ -39,7 +39,7 @@ internal sealed class StateCallSummaries
     public const int MaxDepth = 2;
 
     private readonly TrainingProgram program;
-    private readonly ConcurrentDictionary<(IMethodSymbol Method, int Depth, GradientDiagnosticsOptions Options), Summary> summaries = new(Comparer.Instance);
+    private readonly ConcurrentDictionary<CacheKey, Summary> summaries = new();
 
     public StateCallSummaries(TrainingProgram program)
     {
@@ -160,7 +160,7 @@ internal sealed class StateCallSummaries
 
     private Summary Summarize(IMethodSymbol method, int depth, GradientDiagnosticsOptions options, CancellationToken cancellationToken)
     {
-        var key = (method.OriginalDefinition, depth, options);
+        var key = new CacheKey(method.OriginalDefinition, depth, options);
         if (summaries.TryGetValue(key, out var known))
         {
             return known;
@@ -378,16 +378,5 @@ internal sealed class StateCallSummaries
 
             return bits;
         }
-    }
-
-    private sealed class Comparer : IEqualityComparer<(IMethodSymbol Method, int Depth, GradientDiagnosticsOptions Options)>
-    {
-        public static readonly Comparer Instance = new();
-
-        public bool Equals((IMethodSymbol Method, int Depth, GradientDiagnosticsOptions Options) x, (IMethodSymbol Method, int Depth, GradientDiagnosticsOptions Options) y) =>
-            x.Depth == y.Depth && SymbolEqualityComparer.Default.Equals(x.Method, y.Method) && x.Options.Equals(y.Options);
-
-        public int GetHashCode((IMethodSymbol Method, int Depth, GradientDiagnosticsOptions Options) obj) =>
-            unchecked((SymbolEqualityComparer.Default.GetHashCode(obj.Method) * 397) ^ obj.Depth ^ obj.Options.GetHashCode());
     }
 }
