@@ -46,8 +46,6 @@ internal readonly struct CarrierShape
     public StateShape Shape { get; }
 
     public int Arity { get; }
-
-    public bool IsTuple => Shape is StateShape.Tuple or StateShape.NullableTuple;
 }
 
 /// <summary>

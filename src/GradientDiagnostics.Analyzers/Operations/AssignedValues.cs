@@ -52,17 +52,6 @@ internal readonly struct AssignedValue
 /// <summary>"Which values are assigned to this symbol in this body": the one walk every part of the model uses.</summary>
 internal static class AssignedValues
 {
-    public static IEnumerable<AssignedValue> To(ISymbol symbol, IOperation root)
-    {
-        foreach (var (assigned, value) in All(root))
-        {
-            if (SymbolEqualityComparer.Default.Equals(assigned, symbol))
-            {
-                yield return value;
-            }
-        }
-    }
-
     /// <summary>Every (symbol, value) assignment in <paramref name="root"/>, in one walk.</summary>
     public static IEnumerable<(ISymbol Symbol, AssignedValue Value)> All(IOperation root)
     {
