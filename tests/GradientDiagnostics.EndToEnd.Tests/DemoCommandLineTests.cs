@@ -73,9 +73,13 @@ public sealed class DemoCommandLineTests : IDisposable
     [InlineData("--otlp-protocol", "thrift", "--otlp-protocol must be one of grpc|http, got 'thrift'.")]
     [InlineData("--run-id", "a b", "--run-id must be 1 to 64 letters, digits, '.', '_' or '-', got 'a b'.")]
     [InlineData("--model", "transformer", "--model must be one of all|risky|exploding|recommended, got 'transformer'.")]
+    [InlineData("--report", " ", "--report must be a file path, got ' '.")]
+    [InlineData("--calibration", "", "--calibration must be a file path, got ''.")]
+    [InlineData("--calibration", " ", "--calibration must be a file path, got ' '.")]
     public async Task Bad_values_stop_with_one_line_naming_the_option_and_exit_code_2(string option, string value, string message)
     {
-        var (exitCode, output) = await Demo.RunAsync(new[] { option, value, "--report", Path.Combine(folder, "never.html") }, Timeout);
+        var report = option == "--report" ? Array.Empty<string>() : new[] { "--report", Path.Combine(folder, "never.html") };
+        var (exitCode, output) = await Demo.RunAsync(new[] { option, value }.Concat(report), Timeout);
 
         AssertUsageError(exitCode, output, message);
         Assert.False(File.Exists(Path.Combine(folder, "never.html")));
