@@ -183,6 +183,9 @@ public sealed class DemoCommandLineTests : IDisposable
         var insideAFile = Path.Combine(blocker, "gradient-calibration.json");
         // As for the report: sysfs refuses new files even to root.
         var unwritable = Environment.UserName == "root" ? "/sys/gradient-calibration.json" : Path.Combine(ReadOnlyFolder(), "gradient-calibration.json");
+        // The file would be left unchanged after the whole run: say so before it.
+        var notCalibration = Path.Combine(folder, "settings.json");
+        File.WriteAllText(notCalibration, """{ "schema": "my-app/settings", "models": [] }""");
         var report = Path.Combine(folder, "never.html");
 
         foreach (var (path, message) in new[]
@@ -190,6 +193,7 @@ public sealed class DemoCommandLineTests : IDisposable
             (folder, $"--calibration: '{folder}' is a folder; give the path of the calibration file to write"),
             (insideAFile, $"--calibration: cannot write '{insideAFile}': '{blocker}' is a file, not a folder."),
             (unwritable, $"--calibration: cannot write '{unwritable}'"),
+            (notCalibration, $"--calibration: '{notCalibration}' is not a gradient-diagnostics/calibration/v1 file (its schema is 'my-app/settings')"),
         })
         {
             var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", report, "--calibration", path }), Timeout);
