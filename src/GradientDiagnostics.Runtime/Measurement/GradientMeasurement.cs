@@ -13,8 +13,9 @@ namespace GradientDiagnostics.Measurement;
 /// <remarks>
 /// Timestep norms are summed in float64: the gradients a profile exists to show are the extreme ones (a vanishing RNN's
 /// reach 1e-30 at the start of the sequence, an exploding one's 1e20), ordinary float32 values whose squares fall below
-/// or above float32's range, so a float32 sum reads 0 or infinity. Parameter norms stay in the gradients' precision:
-/// the global norm is the figure <c>clip_grad_norm_</c> computes and compares with its threshold.
+/// or above float32's range, so a float32 sum reads 0 or infinity. The float64 copy is the one temporary (the norm is
+/// reduced without a tensor of squares). Parameter norms stay in the gradients' precision: the global norm is the
+/// figure <c>clip_grad_norm_</c> computes and compares with its threshold.
 /// </remarks>
 internal static class GradientMeasurement
 {
@@ -49,7 +50,7 @@ internal static class GradientMeasurement
             }
 
             var reduced = Enumerable.Range(0, (int)grad.dim()).Where(d => d != capture.TimeDimension).Select(d => (long)d).ToArray();
-            pieces.Add(grad.to(float64).square().sum(reduced).sqrt().flatten());
+            pieces.Add(linalg.vector_norm(grad.to(float64), 2, reduced).flatten());
             var length = (int)grad.shape[capture.TimeDimension];
             measured.Add((capture.Name, Enumerable.Repeat(true, length).ToArray(), capture.Module?.Kind, capture));
         }
