@@ -21,6 +21,15 @@ public sealed class WeakenElfVersionRequirements : Task
     [Required]
     public string SystemLibraryName { get; set; }
 
+    /// <summary>
+    /// Change nothing; warn (GDN002) for every file that requires a version the system library lacks, so will not load on
+    /// this machine. For a project that turned the step off (TorchSharpNativeCompatEnabled=false).
+    /// </summary>
+    public bool WarnOnly { get; set; }
+
+    /// <summary>The project a warning is reported against (the user's, not this task's targets file in the NuGet cache).</summary>
+    public string ProjectFile { get; set; }
+
     public override bool Execute()
     {
         var wanted = Versions.Split(new[] { ';', ',' }, StringSplitOptions.RemoveEmptyEntries).Select(v => v.Trim()).ToArray();
@@ -44,7 +53,19 @@ public sealed class WeakenElfVersionRequirements : Task
             var path = item.GetMetadata("FullPath");
             try
             {
-                PatchFile(path, missing, systemLibrary);
+                if (WarnOnly)
+                {
+                    WarnIfUnloadable(path, missing, systemLibrary);
+                }
+                else
+                {
+                    PatchFile(path, missing, systemLibrary);
+                }
+            }
+            catch (Exception ex) when (WarnOnly && (ex is IOException || ex is UnauthorizedAccessException || ex is InvalidDataException))
+            {
+                // The step is off: a file it cannot read is not this build's problem.
+                Log.LogMessage(MessageImportance.Normal, "GradientDiagnostics: could not read the version requirements of '{0}': {1}", path, ex.Message);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is InvalidDataException)
             {
@@ -53,6 +74,34 @@ public sealed class WeakenElfVersionRequirements : Task
         }
 
         return !Log.HasLoggedErrors;
+    }
+
+    private void WarnIfUnloadable(string path, string[] versions, string systemLibrary)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var strong = VersionRequirements(bytes, SystemLibraryName)
+            .Where(entry => versions.Contains(entry.Name) && (BitConverter.ToUInt16(bytes, entry.FlagsOffset) & VerFlgWeak) == 0)
+            .Select(entry => entry.Name)
+            .Distinct()
+            .ToList();
+        if (strong.Count == 0)
+        {
+            return;
+        }
+
+        Log.LogWarning(
+            null,
+            "GDN002",
+            null,
+            ProjectFile,
+            0,
+            0,
+            0,
+            0,
+            "GradientDiagnostics: TorchSharpNativeCompatEnabled is false and '{0}' requires {1}, which this machine's {2} lacks: TorchSharp cannot load when the program runs here. Remove <TorchSharpNativeCompatEnabled>false</TorchSharpNativeCompatEnabled> to let the build mark it weak in the copy, or, if the program only runs on machines with a newer libstdc++, add GDN002 to <NoWarn>.",
+            path,
+            string.Join(", ", strong),
+            systemLibrary);
     }
 
     private void PatchFile(string path, string[] versions, string systemLibrary)

@@ -30,7 +30,7 @@ public static class CalibrationOutput
             {
                 Console.WriteLine($"Calibration of {training.Name} not written: {exception.Message}");
             }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException)
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException)
             {
                 Console.Error.WriteLine($"{Option}: cannot write '{path}': {exception.Message}");
                 return 1;

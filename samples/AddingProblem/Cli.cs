@@ -28,15 +28,14 @@ public static class Cli
             HelpName = "path",
             Description = "Where to write the HTML report.",
             DefaultValueFactory = _ => "adding-problem-report.html",
-            CustomParser = result => Token(result) is { Length: > 0 } path && path.IndexOfAny(Path.GetInvalidPathChars()) < 0
-                ? path
-                : Fail<string>(result, $"--report must be a file path, got '{Token(result)}'.", ""),
+            CustomParser = result => FilePath(result, "--report"),
         };
         var calibration = new Option<string?>(CalibrationOutput.Option)
         {
             HelpName = "path",
             Description = "After training, write each model's measured gradient-norm calibration (quantiles and a recommended clip threshold) "
                 + "to this file, e.g. gradient-calibration.json in your project folder for the analyzer; other models' entries in it are kept.",
+            CustomParser = result => FilePath(result, CalibrationOutput.Option),
         };
         var runId = new Option<string?>("--run-id")
         {
@@ -148,6 +147,12 @@ public static class Cli
             ? value
             : Fail(result, $"{name} must be a number greater than 0 and less than {below.ToString(CultureInfo.InvariantCulture)}, got '{Token(result)}'.", defaultValue),
     };
+
+    /// <summary>A path the report or the calibration can be written at: GradientHtmlReport.Write and WriteCalibration refuse an empty or blank one.</summary>
+    private static string FilePath(ArgumentResult result, string name) =>
+        Token(result) is var path && !string.IsNullOrWhiteSpace(path) && path.IndexOfAny(Path.GetInvalidPathChars()) < 0
+            ? path
+            : Fail(result, $"{name} must be a file path, got '{path}'.", "");
 
     private static string Token(ArgumentResult result) => result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
 

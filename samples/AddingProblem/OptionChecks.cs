@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace AddingProblem;
 
@@ -36,7 +38,55 @@ public static class OptionChecks
     /// (GradientWatch.WriteCalibration writes a temporary file next to it), so it is its folder that must be writable.
     /// </summary>
     public static string? CalibrationProblem(string path) =>
-        OutputFileProblem("--calibration", path, "calibration file", "gradient-calibration.json", replacedByRename: true);
+        OutputFileProblem("--calibration", path, "calibration file", "gradient-calibration.json", replacedByRename: true)
+        ?? ExistingCalibrationProblem(path);
+
+    /// <summary>
+    /// An existing file must be a calibration file: the watch keeps other models' entries, so it leaves any other file
+    /// unchanged and refuses to write — which would otherwise only show after the whole run.
+    /// </summary>
+    private static string? ExistingCalibrationProblem(string path)
+    {
+        const string Schema = "gradient-diagnostics/calibration/v1";
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            return null;
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(fullPath);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return $"--calibration: cannot read '{path}': {exception.Message}";
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        string problem;
+        try
+        {
+            problem = JsonNode.Parse(text) is not JsonObject root ? "its root is not a JSON object"
+                : root["schema"] is not JsonValue schema || !schema.TryGetValue<string>(out var name) ? "it has no \"schema\" string"
+                : name != Schema ? $"its schema is '{name}'"
+                : root["models"] is not JsonArray ? "it has no \"models\" array"
+                : "";
+        }
+        catch (JsonException exception)
+        {
+            problem = $"it is not valid JSON: {exception.Message}";
+        }
+
+        return problem.Length == 0
+            ? null
+            : $"--calibration: '{path}' is not a {Schema} file ({problem}); the run would leave it unchanged. Fix or delete it, or choose another path.";
+    }
 
     private static string? OutputFileProblem(string option, string path, string what, string example, bool replacedByRename)
     {

@@ -23,11 +23,17 @@ public static partial class GradientHtmlReport
     private static readonly Lazy<string> ReportStyle = new(() => ReadResource("report.css"));
 
     /// <summary>Writes the report to <paramref name="path"/>, creating its folder; returns the full path.</summary>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or names a folder, or <see cref="Render"/> refuses the runs.</exception>
     public static string Write(string path, IReadOnlyList<GradientReportRun> runs, GradientReportOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var html = Render(runs, options);
         var fullPath = Path.GetFullPath(path);
+        if (Directory.Exists(fullPath))
+        {
+            throw new ArgumentException($"The report path '{fullPath}' is a folder; give the path of the HTML file to write, such as '{Path.Combine(fullPath, "gradient-report.html")}'.", nameof(path));
+        }
+
+        var html = Render(runs, options);
         var folder = Path.GetDirectoryName(fullPath);
         if (!string.IsNullOrEmpty(folder))
         {
@@ -47,6 +53,14 @@ public static partial class GradientHtmlReport
         if (runs.Count == 0)
         {
             throw new ArgumentException("A report needs at least one run.", nameof(runs));
+        }
+
+        for (var i = 0; i < runs.Count; i++)
+        {
+            if (runs[i] is null)
+            {
+                throw new ArgumentException($"Run {i} is null.", nameof(runs));
+            }
         }
 
         var duplicate = runs.GroupBy(r => r.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);

@@ -81,13 +81,20 @@ public sealed class GradientWatch : IDisposable
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// The model contains no RNN/LSTM/GRU module and no recurrent cell, and
+    /// The model has been disposed, or it contains no RNN/LSTM/GRU module and no recurrent cell and
     /// <see cref="GradientWatchOptions.RequireRecurrentModule"/> is true.
     /// </exception>
     public static GradientWatch Attach(nn.Module model, GradientWatchOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new GradientWatchOptions();
+        if (WatchedModule.FirstDisposed(model) is { } disposed)
+        {
+            throw new ArgumentException(
+                $"The model of type '{model.GetType().FullName}' has been disposed: its recurrent module '{disposed}' holds no parameters any more. " +
+                "Attach the watch to a live model, and dispose the watch before the model.",
+                nameof(model));
+        }
 
         var watched = WatchedModule.FindIn(model, out var hasCells, out var cellKind);
         if (watched.Count == 0 && !hasCells && options.RequireRecurrentModule)

@@ -73,9 +73,13 @@ public sealed class DemoCommandLineTests : IDisposable
     [InlineData("--otlp-protocol", "thrift", "--otlp-protocol must be one of grpc|http, got 'thrift'.")]
     [InlineData("--run-id", "a b", "--run-id must be 1 to 64 letters, digits, '.', '_' or '-', got 'a b'.")]
     [InlineData("--model", "transformer", "--model must be one of all|risky|exploding|recommended, got 'transformer'.")]
+    [InlineData("--report", " ", "--report must be a file path, got ' '.")]
+    [InlineData("--calibration", "", "--calibration must be a file path, got ''.")]
+    [InlineData("--calibration", " ", "--calibration must be a file path, got ' '.")]
     public async Task Bad_values_stop_with_one_line_naming_the_option_and_exit_code_2(string option, string value, string message)
     {
-        var (exitCode, output) = await Demo.RunAsync(new[] { option, value, "--report", Path.Combine(folder, "never.html") }, Timeout);
+        var report = option == "--report" ? Array.Empty<string>() : new[] { "--report", Path.Combine(folder, "never.html") };
+        var (exitCode, output) = await Demo.RunAsync(new[] { option, value }.Concat(report), Timeout);
 
         AssertUsageError(exitCode, output, message);
         Assert.False(File.Exists(Path.Combine(folder, "never.html")));
@@ -179,6 +183,9 @@ public sealed class DemoCommandLineTests : IDisposable
         var insideAFile = Path.Combine(blocker, "gradient-calibration.json");
         // As for the report: sysfs refuses new files even to root.
         var unwritable = Environment.UserName == "root" ? "/sys/gradient-calibration.json" : Path.Combine(ReadOnlyFolder(), "gradient-calibration.json");
+        // The file would be left unchanged after the whole run: say so before it.
+        var notCalibration = Path.Combine(folder, "settings.json");
+        File.WriteAllText(notCalibration, """{ "schema": "my-app/settings", "models": [] }""");
         var report = Path.Combine(folder, "never.html");
 
         foreach (var (path, message) in new[]
@@ -186,6 +193,7 @@ public sealed class DemoCommandLineTests : IDisposable
             (folder, $"--calibration: '{folder}' is a folder; give the path of the calibration file to write"),
             (insideAFile, $"--calibration: cannot write '{insideAFile}': '{blocker}' is a file, not a folder."),
             (unwritable, $"--calibration: cannot write '{unwritable}'"),
+            (notCalibration, $"--calibration: '{notCalibration}' is not a gradient-diagnostics/calibration/v1 file (its schema is 'my-app/settings')"),
         })
         {
             var (exitCode, output) = await Demo.RunAsync(Demo.QuickTraining.Concat(new[] { "--report", report, "--calibration", path }), Timeout);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using GradientDiagnostics.Tests.Shared;
@@ -85,6 +86,12 @@ internal sealed class PrometheusServer : IDisposable
     public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> QueryAsync(string promQl)
     {
         using var response = await http.GetAsync("api/v1/query?query=" + Uri.EscapeDataString(promQl));
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            // While its storage starts, Prometheus answers 503 with a plain-text body: not ready yet, so ask again.
+            throw new HttpRequestException($"Prometheus is not ready: {await response.Content.ReadAsStringAsync()}", null, response.StatusCode);
+        }
+
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         if (!response.IsSuccessStatusCode || body.GetProperty("status").GetString() != "success")
         {

@@ -48,6 +48,20 @@ public class LibraryPackageLayoutTests(PackedPackages package)
         Assert.Contains(symbols.Entries, e => e.FullName == $"lib/net8.0/{id}.pdb");
     }
 
+    /// <summary>The API's XML documentation travels with the assembly, so a user's IDE shows it (parameters, exceptions, remarks).</summary>
+    [Theory]
+    [InlineData(PackedPackages.RuntimeId, "M:GradientDiagnostics.GradientWatch.Record(System.Int64)")]
+    [InlineData(PackedPackages.ReportingId, "T:GradientDiagnostics.Reporting.GradientHtmlReport")]
+    public void A_library_package_carries_its_XML_documentation(string id, string documentedMember)
+    {
+        using var archive = ZipFile.OpenRead(package.PackagePath(id));
+        var entry = archive.GetEntry($"lib/net8.0/{id}.xml");
+        Assert.NotNull(entry);
+        using var stream = entry!.Open();
+        var members = XDocument.Load(stream).Descendants("member").Select(m => (string?)m.Attribute("name")).ToList();
+        Assert.Contains(documentedMember, members);
+    }
+
     [Fact]
     public void Runtime_carries_the_native_library_step_as_buildTransitive_the_same_files_the_repository_builds_with()
     {

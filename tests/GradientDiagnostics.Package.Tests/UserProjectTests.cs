@@ -63,6 +63,10 @@ public partial class UserProjectTests(PackedPackages package)
     {
         var program = Workspace.BuiltProgram("CompatOffApp");
         Assert.DoesNotContain($"weak in '{Workspace.OutputFolder("CompatOffApp")}", Workspace.BuildOutput, StringComparison.Ordinal);
+        // The build already says the copy will not load here (GDN002); only projects with the step turned off hear it.
+        var compatOff = BuildWarnings("GDN002");
+        Assert.Equal(MachineNeedsTheStep ? new[] { Workspace.ProjectFile("CompatOffApp") } : Array.Empty<string>(), compatOff.Select(w => w.Project).Distinct());
+        Assert.All(compatOff, w => Assert.Contains(NeededVersion, w.Text, StringComparison.Ordinal));
 
         var (exitCode, output) = UserWorkspace.Run(program);
 
@@ -77,6 +81,21 @@ public partial class UserProjectTests(PackedPackages package)
         Assert.Matches(@"provides only up to GLIBCXX_3\.4\.\d+", output);
         Assert.Contains("remove <TorchSharpNativeCompatEnabled>false</TorchSharpNativeCompatEnabled>", output, StringComparison.Ordinal);
         AssertNotTorchSharpsMessage(output, Workspace.OutputFolder("CompatOffApp"));
+    }
+
+    [Fact]
+    public void Without_a_LibTorch_package_the_build_warns_GDN001_naming_the_packages_to_add_unless_suppressed()
+    {
+        Workspace.BuiltProgram("NoLibTorchApp");
+        Workspace.BuiltProgram("NoLibTorchQuietApp");
+
+        var warnings = BuildWarnings("GDN001");
+        var warning = Assert.Single(warnings.Select(w => w.Project).Distinct());
+        Assert.Equal(Workspace.ProjectFile("NoLibTorchApp"), warning);
+        var text = warnings[0].Text;
+        Assert.Contains($"TorchSharp-cpu {UserWorkspace.TorchSharpVersion}", text, StringComparison.Ordinal);
+        Assert.Contains("libtorch-cpu-linux-x64", text, StringComparison.Ordinal);
+        Assert.Contains("NoWarn", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -109,6 +128,12 @@ public partial class UserProjectTests(PackedPackages package)
 
         Assert.Contains($"spans {UserPrograms.Steps} gradient.record", output, StringComparison.Ordinal);
     }
+
+    /// <summary>The build log's warnings with <paramref name="code"/>: the project each is reported against, and its text.</summary>
+    private List<(string Project, string Text)> BuildWarnings(string code) =>
+        Regex.Matches(Workspace.BuildOutput, $@"(?m)^\s*(?<project>\S+\.csproj)(?:\(\d+,\d+\))? : warning {code}: (?<text>.+?)(?: \[\S+\])?\r?$")
+            .Select(m => (m.Groups["project"].Value, m.Groups["text"].Value))
+            .ToList();
 
     /// <summary>One profile of the model's LSTM per step, a finite, positive gradient norm for every timestep.</summary>
     internal static void AssertTrainedWithProfiles((int ExitCode, string Output) run)

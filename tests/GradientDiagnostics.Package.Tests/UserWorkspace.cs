@@ -11,7 +11,7 @@ namespace GradientDiagnostics.Package.Tests;
 /// <item><c>SplitApp</c>: TorchSharp and libtorch-cpu-linux-x64 instead of TorchSharp-cpu.</item>
 /// <item><c>TrainingLibrary</c> and <c>LibraryApp</c>: a class library that references the packages, and an app that gets them only through it.</item>
 /// <item><c>CompatOffApp</c>: CpuApp with the build step turned off and TorchSharpNative.EnsureLoaded first.</item>
-/// <item><c>NoLibTorchApp</c>: TorchSharp without any LibTorch package, EnsureLoaded first.</item>
+/// <item><c>NoLibTorchApp</c>: TorchSharp without any LibTorch package, EnsureLoaded first; <c>NoLibTorchQuietApp</c> the same with GDN001 in NoWarn.</item>
 /// <item><c>SdkApp</c>: CpuApp with the OpenTelemetry SDK (a newer one than the package was built with) and the in-memory exporter.</item>
 /// <item>one project per runnable code block of the documentation (<see cref="DocSnippets"/>).</item>
 /// </list>
@@ -42,6 +42,7 @@ public sealed class UserWorkspace : IDisposable
         AddProject("LibraryApp", [], UserPrograms.Main, projectReference: "TrainingLibrary");
         AddProject("CompatOffApp", [torchSharpCpu, runtime], UserPrograms.CheckedMain, UserPrograms.Training, properties: "<TorchSharpNativeCompatEnabled>false</TorchSharpNativeCompatEnabled>");
         AddProject("NoLibTorchApp", [torchSharp, runtime], UserPrograms.CheckedMain, UserPrograms.Training);
+        AddProject("NoLibTorchQuietApp", [torchSharp, runtime], UserPrograms.CheckedMain, UserPrograms.Training, properties: "<NoWarn>$(NoWarn);GDN001</NoWarn>");
         AddProject("SdkApp", [torchSharpCpu, runtime, new DocPackage("OpenTelemetry.Exporter.InMemory", OpenTelemetrySdkVersion)], UserPrograms.SdkMain, UserPrograms.Training);
 
         Snippets = DocSnippets.Runnable();

@@ -191,6 +191,22 @@ public class GradientHtmlReportTests
         Assert.Throws<ArgumentException>(() => new GradientReportRun(" ", Array.Empty<GradientStepReport>()));
         Assert.Contains("Step report 1", Assert.Throws<ArgumentException>(() => new GradientReportRun("x", new[] { SyntheticRuns.Step(1, 2), null! })).Message, StringComparison.Ordinal);
         Assert.Equal("MaxHeatmapRows", Assert.Throws<ArgumentOutOfRangeException>(() => GradientHtmlReport.Render(new[] { run }, new GradientReportOptions { MaxHeatmapRows = 1 })).ParamName);
+
+        var nullRun = Assert.Throws<ArgumentException>(() => GradientHtmlReport.Render(new[] { run, null! }));
+        Assert.Equal("runs", nullRun.ParamName);
+        Assert.Contains("Run 1 is null", nullRun.Message, StringComparison.Ordinal);
+
+        var folder = Directory.CreateTempSubdirectory("gd-report-folder-").FullName;
+        try
+        {
+            var intoFolder = Assert.Throws<ArgumentException>(() => GradientHtmlReport.Write(folder, new[] { run }));
+            Assert.Equal("path", intoFolder.ParamName);
+            Assert.Contains($"'{folder}' is a folder", intoFolder.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder);
+        }
     }
 
     [Fact]

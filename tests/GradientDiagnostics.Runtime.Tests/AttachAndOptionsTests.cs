@@ -60,6 +60,22 @@ public class AttachAndOptionsTests
         Assert.Throws<ArgumentNullException>("model", () => GradientWatch.Attach(null!));
     }
 
+    /// <summary>A disposed model still lists its modules but no parameters: attached, it would report nothing, silently.</summary>
+    [Fact]
+    public void A_disposed_model_is_rejected_naming_the_model_and_the_disposed_module()
+    {
+        var model = new SequenceRegressor(nn.GRU(3, 4, batchFirst: true), 4, batchFirst: true);
+        model.Dispose();
+
+        var error = Assert.Throws<ArgumentException>("model", () => GradientWatch.Attach(model));
+        Assert.Contains("disposed", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'recurrent'", error.Message, StringComparison.Ordinal);
+
+        var lstm = nn.LSTM(2, 3);
+        lstm.Dispose();
+        Assert.Throws<ArgumentException>("model", () => GradientWatch.Attach(lstm));
+    }
+
     [Fact]
     public void TrackState_rejects_a_disposed_tensor_a_negative_timestep_and_an_empty_name_naming_the_argument()
     {

@@ -61,6 +61,35 @@ public class CoverageTests
         Assert.Equal(new[] { "encoder", "decoder" }, report.Timesteps.Select(p => p.Module));
     }
 
+    /// <summary>
+    /// A second watch on the same model (a training library's and the user's own, or one per epoch never disposed): the
+    /// later pre-hook is handed the earlier one's alias and replaces it, and the module hooks then see only the last.
+    /// </summary>
+    [Fact]
+    public void Two_watches_on_one_model_both_profile_every_call_exactly_and_report_nothing_unprofiled()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(58);
+        using var model = new EncoderDecoder(encoderThroughForward: false, decoderThroughForward: false);
+        model.to(float64);
+        var x = randn(4, 7, 2, dtype: float64);
+        var reference = x.clone().requires_grad_(true);
+        model.call(reference).sum().backward();
+        var expected = Reference.NormsOverTime(reference.grad!, 1);
+        model.zero_grad();
+
+        using var first = GradientWatch.Attach(model);
+        using var second = GradientWatch.Attach(model);
+        model.call(x).sum().backward();
+
+        foreach (var report in new[] { first.Record(1), second.Record(1) })
+        {
+            Assert.Empty(report.Unprofiled);
+            Assert.Equal(new[] { "encoder", "decoder" }, report.Timesteps.Select(p => p.Module));
+            Reference.AssertClose(expected, report.Timesteps[0].Norms);
+        }
+    }
+
     [Fact]
     public void A_frozen_module_invoked_with_forward_gets_no_gradient_and_is_not_reported()
     {

@@ -254,6 +254,46 @@ public class TimestepProfileTests
         Assert.Contains("recurrent.weight_hh_l0", report.ParameterNorms.Keys);
     }
 
+    /// <summary>
+    /// Models train in float32, and the gradients worth watching are the extreme ones: a vanishing tanh RNN's reach 1e-30
+    /// at the start of the sequence, an exploding ReLU RNN's 1e22. Both are ordinary float32 values, but their squares
+    /// leave float32's range (below 1e-38 they flush to 0, above 3.4e38 they become infinite), so a norm summed in float32
+    /// reads 0 or infinity where the gradient is finite and non-zero.
+    /// </summary>
+    [Theory]
+    [InlineData(0.2, nn.NonLinearities.Tanh)]
+    [InlineData(1.7, nn.NonLinearities.ReLU)]
+    public void Float32_profiles_are_exact_where_the_squared_gradients_leave_float32s_range(double recurrentScale, nn.NonLinearities nonLinearity)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(10);
+        var rnn = nn.RNN(2, 16, nonLinearity: nonLinearity, batchFirst: true);
+        using (no_grad())
+        {
+            rnn.get_weight_hh(0)!.copy_(eye(16).mul(recurrentScale));
+            rnn.get_weight_ih(0)!.abs_(); // positive inputs keep every ReLU unit active
+        }
+
+        using var model = new SequenceRegressor(rnn, 16, batchFirst: true);
+        var (inputs, targets) = AddingProblem.Batch(8, 50, seed: 10);
+
+        var input = inputs.clone().requires_grad_(true);
+        nn.functional.mse_loss(model.call(input), targets).backward();
+        var expected = Reference.NormsOverTime(input.grad!.to(float64), timeDimension: 1);
+        // The case this test is about: norms whose squares fall below or above float32's range (1.2e-38 … 3.4e38).
+        Assert.True(expected.Where(n => n > 0).Min() < 1e-20 || expected.Max() > 1e20, $"norms from {expected.Min():G3} to {expected.Max():G3}");
+        model.zero_grad();
+
+        using var watch = GradientWatch.Attach(model);
+        nn.functional.mse_loss(model.call(inputs), targets).backward();
+        var report = watch.Record(1);
+
+        var profile = Assert.Single(report.Timesteps);
+        Reference.AssertClose(expected, profile.Norms);
+        var expectedKind = recurrentScale > 1 ? GradientAnomalyKind.Exploding : GradientAnomalyKind.Vanishing;
+        Assert.Contains(report.Anomalies, a => a.Kind == expectedKind);
+    }
+
     /// <summary>dL/dx per timestep from a separate, unwatched run with an input that requires grad.</summary>
     private static double[] ReferenceInputNorms(nn.Module<Tensor, Tensor> model, Tensor x, Tensor target, int timeDimension)
     {

@@ -61,6 +61,10 @@ internal sealed class StepCaptures : IDisposable
         {
             lock (Gate)
             {
+                // An alias still pending belongs to an earlier call that never completed (it threw): drop it, so the
+                // post-hook of this call can only find this call's alias.
+                watched.Pending?.Dispose();
+                watched.Pending = null;
                 if (Disposed || !ProfilingDue || !is_grad_enabled() || input is null || input.IsInvalid || !input.is_floating_point())
                 {
                     return null;
@@ -87,7 +91,6 @@ internal sealed class StepCaptures : IDisposable
                 }
 
                 alias.DetachFromDisposeScope();
-                watched.Pending?.Dispose();
                 watched.Pending = alias;
                 return alias;
             }
@@ -99,15 +102,19 @@ internal sealed class StepCaptures : IDisposable
         }
     }
 
-    /// <summary>The post-hook: keeps the alias of a call that completed, with its time dimension.</summary>
-    public void AfterCall(WatchedModule watched, Tensor input, Tensor output, Tensor finalHidden)
+    /// <summary>
+    /// The post-hook: keeps the alias of a call that completed, with its time dimension. The module may have been given a
+    /// tensor made from the alias rather than the alias itself — another watch's pre-hook, registered later, aliases it in
+    /// turn — and the gradient reaching that tensor reaches the alias unchanged, so the alias is kept all the same.
+    /// </summary>
+    public void AfterCall(WatchedModule watched, Tensor output, Tensor finalHidden)
     {
         try
         {
             lock (Gate)
             {
                 var alias = watched.Pending;
-                if (alias is null || !ReferenceEquals(alias, input))
+                if (alias is null)
                 {
                     return;
                 }

@@ -6,7 +6,7 @@ namespace GradientDiagnostics;
 
 /// <summary>
 /// Gradient-norm clipping whose threshold follows the norms it sees, instead of a number written into the code:
-/// AutoClip's quantile of the norm history (default) or ZClip's EMA z-score (<see cref="AdaptiveClippingOptions"/>).
+/// ZClip's EMA z-score (default) or AutoClip's quantile of the norm history (<see cref="AdaptiveClippingOptions"/>).
 /// A drop-in for <c>nn.utils.clip_grad_norm_(parameters, maxNorm)</c>: create it once before the training loop and call
 /// <see cref="Clip"/> after <c>loss.backward()</c>, before <c>optimizer.step()</c>.
 /// </summary>
@@ -52,13 +52,13 @@ public sealed class AdaptiveGradientClipper
     /// <param name="parameters">
     /// The parameters whose gradients are clipped together, read once, here: anything <c>clip_grad_norm_</c> takes.
     /// </param>
-    /// <param name="options">Method and settings; null for the defaults (AutoClip: 0.9 quantile of the last 1,000 norms).</param>
+    /// <param name="options">Method and settings; null for the defaults (ZClip: z-score 2.5, EMA 0.97, 25 warm-up steps clipped at 1.0).</param>
     /// <param name="watch">
     /// The watch of the same model, if any: its step reports then show the threshold this clipper applies to the step
     /// (<see cref="GradientStepReport.ClipThreshold"/>), and the telemetry uses its model name.
     /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="parameters"/> is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="parameters"/> is empty or holds a null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> is empty, or holds a null or a disposed tensor.</exception>
     public AdaptiveGradientClipper(IEnumerable<Tensor> parameters, AdaptiveClippingOptions? options = null, GradientWatch? watch = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -66,6 +66,11 @@ public sealed class AdaptiveGradientClipper
         if (this.parameters.Length == 0 || this.parameters.Any(p => p is null))
         {
             throw new ArgumentException("Give the parameters the optimizer updates (e.g. model.parameters()); the sequence was empty or held a null.", nameof(parameters));
+        }
+
+        if (Array.FindIndex(this.parameters, p => p.IsInvalid) is var disposed and >= 0)
+        {
+            throw new ArgumentException($"Parameter {disposed} of the {this.parameters.Length} given has been disposed; give the parameters of a live model.", nameof(parameters));
         }
 
         Options = options ?? new AdaptiveClippingOptions();
@@ -94,10 +99,18 @@ public sealed class AdaptiveGradientClipper
     /// Call after <c>loss.backward()</c>, before <c>optimizer.step()</c>. Parameters without a gradient are skipped;
     /// when none has one, returns 0 and changes nothing.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">One of the parameters has been disposed (e.g. with its model).</exception>
     public double Clip()
     {
         lock (gate)
         {
+            if (Array.FindIndex(parameters, p => p.IsInvalid) is var disposed and >= 0)
+            {
+                throw new ObjectDisposedException(
+                    nameof(AdaptiveGradientClipper),
+                    $"AdaptiveGradientClipper.Clip: parameter {disposed} of the {parameters.Length} it clips has been disposed; keep the model alive while it trains.");
+            }
+
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var gradients = parameters.Select(p => p.grad).OfType<Tensor>().ToArray();

@@ -19,18 +19,18 @@ internal static class RecurrentModuleHooks
             case LSTM lstm:
                 var lstmPre = lstm.register_forward_pre_hook((_, input, state) =>
                     captures.BeforeCall(watched, input) is { } alias ? (alias, state) : null);
-                var lstmPost = lstm.register_forward_hook((_, input, _, result) =>
+                var lstmPost = lstm.register_forward_hook((_, _, _, result) =>
                 {
-                    captures.AfterCall(watched, input, result.Item1, result.Item2);
+                    captures.AfterCall(watched, result.Item1, result.Item2);
                     return result;
                 });
                 return new Action[] { lstmPre.remove, lstmPost.remove };
             case nn.Module<Tensor, Tensor, (Tensor, Tensor)> rnnOrGru:
                 var pre = rnnOrGru.register_forward_pre_hook((_, input, state) =>
                     captures.BeforeCall(watched, input) is { } alias ? (alias, state) : null);
-                var post = rnnOrGru.register_forward_hook((_, input, _, result) =>
+                var post = rnnOrGru.register_forward_hook((_, _, _, result) =>
                 {
-                    captures.AfterCall(watched, input, result.Item1, result.Item2);
+                    captures.AfterCall(watched, result.Item1, result.Item2);
                     return result;
                 });
                 return new Action[] { pre.remove, post.remove };

@@ -47,6 +47,18 @@ internal sealed class WatchedModule
     /// <summary>The alias handed to the module by the pre-hook, until the post-hook confirms the call completed.</summary>
     public Tensor? Pending { get; set; }
 
+    /// <summary>
+    /// The name of a recurrent module of <paramref name="model"/> that holds no parameters, or null. Every RNN, LSTM, GRU
+    /// and cell has weights, so one without is disposed: TorchSharp's <c>Dispose</c> drops a module's parameters but keeps
+    /// its submodules listed.
+    /// </summary>
+    public static string? FirstDisposed(nn.Module model) =>
+        model.named_modules()
+            .Prepend((model.GetType().Name, model))
+            .Where(m => m.Item2 is RNN or LSTM or GRU or RNNCell or LSTMCell or GRUCell && !m.Item2.parameters().Any())
+            .Select(m => m.Item1)
+            .FirstOrDefault();
+
     /// <summary>The RNN, LSTM and GRU modules of <paramref name="model"/> (the model itself included), in <c>named_modules()</c> order.</summary>
     public static List<WatchedModule> FindIn(nn.Module model, out bool hasCells, out RecurrentKind cellKind)
     {

@@ -10,6 +10,13 @@ namespace GradientDiagnostics.Measurement;
 /// reduced on the tensors' device and concatenated into one float64 tensor copied to the host once; every temporary
 /// (including each <c>p.grad</c> wrapper) lives in a dispose scope. Runs under <c>no_grad</c> and only reads.
 /// </summary>
+/// <remarks>
+/// Timestep norms are summed in float64: the gradients a profile exists to show are the extreme ones (a vanishing RNN's
+/// reach 1e-30 at the start of the sequence, an exploding one's 1e20), ordinary float32 values whose squares fall below
+/// or above float32's range, so a float32 sum reads 0 or infinity. The float64 copy is the one temporary (the norm is
+/// reduced without a tensor of squares). Parameter norms stay in the gradients' precision: the global norm is the
+/// figure <c>clip_grad_norm_</c> computes and compares with its threshold.
+/// </remarks>
 internal static class GradientMeasurement
 {
     public static StepFigures Measure(nn.Module model, StepCaptures captures, RecurrentKind trackedStateKind, double vanishingRatio, ILogger logger)
@@ -43,7 +50,7 @@ internal static class GradientMeasurement
             }
 
             var reduced = Enumerable.Range(0, (int)grad.dim()).Where(d => d != capture.TimeDimension).Select(d => (long)d).ToArray();
-            pieces.Add(grad.square().sum(reduced).sqrt().to(float64).flatten());
+            pieces.Add(linalg.vector_norm(grad.to(float64), 2, reduced).flatten());
             var length = (int)grad.shape[capture.TimeDimension];
             measured.Add((capture.Name, Enumerable.Repeat(true, length).ToArray(), capture.Module?.Kind, capture));
         }
@@ -57,7 +64,7 @@ internal static class GradientMeasurement
             {
                 var grad = tracked.ByTimestep.TryGetValue(t, out var state) ? ReadGrad(state, tracked.Name, logger) : null;
                 mask[t] = grad is not null;
-                values.Add(grad is null ? zeros(1, dtype: float64) : grad.norm().to(float64).reshape(1));
+                values.Add(grad is null ? zeros(1, dtype: float64) : grad.to(float64).norm().reshape(1));
             }
 
             if (mask.Contains(true))

@@ -238,6 +238,24 @@ public sealed class AdaptiveGradientClipperTests
         Assert.Equal("parameters", Assert.Throws<ArgumentException>(() => new AdaptiveGradientClipper(Array.Empty<Parameter>())).ParamName);
     }
 
+    [Fact]
+    public void Disposed_parameters_are_refused_by_name_and_a_parameter_disposed_later_is_named_by_Clip()
+    {
+        var parameters = Parameters();
+        parameters[1].Dispose();
+        var refused = Assert.Throws<ArgumentException>(() => new AdaptiveGradientClipper(parameters));
+        Assert.Equal("parameters", refused.ParamName);
+        Assert.Contains("disposed", refused.Message, StringComparison.Ordinal);
+
+        var live = Parameters();
+        var clipper = new AdaptiveGradientClipper(live);
+        Backward(live, 3.0);
+        clipper.Clip();
+        live[0].Dispose();
+        var later = Assert.Throws<ObjectDisposedException>(() => clipper.Clip());
+        Assert.Contains("parameter 0", later.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Two float64 parameters (7 values), so norms are exact to rounding.</summary>
     internal static Parameter[] Parameters() => new[] { new Parameter(zeros(3, dtype: float64)), new Parameter(zeros(2, 2, dtype: float64)) };
 
