@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
-using GradientDiagnostics.Testing;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 
@@ -17,7 +16,7 @@ public static class CostReport
 {
     private const int WarmUpRounds = 6;
 
-    public static async Task RunAsync(ImmutableArray<SyntaxTree> trees, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, bool concurrent)
+    public static async Task RunAsync(Corpus corpus, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, bool concurrent)
     {
         var emits = new List<double>();
         var shares = arms.Select(_ => new Dictionary<string, List<double>>()).ToList();
@@ -26,7 +25,7 @@ public static class CostReport
         // Unmeasured rounds first: the JIT tiers Roslyn's and the analyzers' code up, which takes several whole analyses.
         for (var round = -WarmUpRounds; round < rounds; round++)
         {
-            var emit = EmitMilliseconds(trees);
+            var emit = EmitMilliseconds(corpus);
             var line = string.Create(CultureInfo.InvariantCulture, $"round {round + 1}{(round < 0 ? " (warm-up)" : string.Empty)}: emit {emit:F0} ms");
             var order = Enumerable.Range(0, arms.Count).ToList();
             if (round % 2 != 0)
@@ -36,7 +35,7 @@ public static class CostReport
 
             foreach (var arm in order)
             {
-                var (times, found) = await AnalyzeAsync(trees, arms[arm].Analyzers, concurrent);
+                var (times, found) = await AnalyzeAsync(corpus, arms[arm].Analyzers, concurrent);
                 var total = times.Values.Sum();
                 line += string.Create(CultureInfo.InvariantCulture, $"; {arms[arm].Name} {total:F0} ms ({100 * total / emit:F1}%)");
                 if (round < 0)
@@ -84,9 +83,9 @@ public static class CostReport
     /// <summary>The rule ids an analyzer reports (<c>GD0003/GD0004</c>): how rows of two builds are matched.</summary>
     public static string Describe(DiagnosticAnalyzer analyzer) => string.Join("/", analyzer.SupportedDiagnostics.Select(d => d.Id));
 
-    private static double EmitMilliseconds(ImmutableArray<SyntaxTree> trees)
+    private static double EmitMilliseconds(Corpus corpus)
     {
-        var compilation = TrainingCodebase.Compile("Codebase", trees);
+        var compilation = corpus.Compile();
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var watch = Stopwatch.StartNew();
@@ -95,18 +94,18 @@ public static class CostReport
         watch.Stop();
         if (!result.Success)
         {
-            throw new InvalidOperationException("The generated codebase does not compile: " + result.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error));
+            throw new InvalidOperationException($"The {corpus.Description} does not compile: " + result.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error));
         }
 
         return watch.Elapsed.TotalMilliseconds;
     }
 
     private static async Task<(Dictionary<string, double> Times, IEnumerable<string> Diagnostics)> AnalyzeAsync(
-        ImmutableArray<SyntaxTree> trees, ImmutableArray<DiagnosticAnalyzer> analyzers, bool concurrent)
+        Corpus corpus, ImmutableArray<DiagnosticAnalyzer> analyzers, bool concurrent)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        var analysis = TrainingCodebase.Compile("Codebase", trees).WithAnalyzers(
+        var analysis = corpus.Compile().WithAnalyzers(
             analyzers,
             new CompilationWithAnalyzersOptions(new AnalyzerOptions([]), onAnalyzerException: null, concurrentAnalysis: concurrent, logAnalyzerExecutionTime: true));
         var diagnostics = await analysis.GetAnalyzerDiagnosticsAsync(CancellationToken.None);

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
-using GradientDiagnostics.Testing;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
@@ -16,11 +15,9 @@ namespace GradientDiagnostics.Analyzers.Benchmarks;
 /// </summary>
 public static class EditedDocumentCost
 {
-    private static readonly string[] EditedKinds = ["SequenceTrainer", "StatefulTrainer", "SequenceModel", "UnrolledCellModel", "FeedForwardModel", "TrainingUtilities"];
-
-    public static async Task RunAsync(ImmutableArray<SyntaxTree> trees, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds)
+    public static async Task RunAsync(Corpus corpus, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds)
     {
-        var project = TrainingCodebase.Compile("Codebase", trees);
+        var project = corpus.Compile();
         project.GetDiagnostics();
 
         // The IDE has analysed the project once before the user starts typing.
@@ -29,10 +26,8 @@ public static class EditedDocumentCost
             await project.WithAnalyzers(analyzers, Options).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
         }
 
-        var edited = EditedKinds
-            .Select(kind => trees.Where(t => Path.GetFileName(t.FilePath).StartsWith(kind, StringComparison.Ordinal)).Skip(20).First())
-            .ToList();
-        Console.WriteLine($"One edited document of {trees.Length} re-analysed (IDE document diagnostics), median of {rounds} rounds per document;");
+        var edited = corpus.EditedDocuments;
+        Console.WriteLine($"One edited document of {corpus.Trees.Length} re-analysed (IDE document diagnostics), median of {rounds} rounds per document;");
         Console.WriteLine("compiler = the document's own compiler diagnostics; the arms add their analyzers' wall time and execution time (ms):");
         Console.WriteLine($"| document | compiler | " + string.Join(" | ", arms.Select(a => $"+ {a.Name} wall | {a.Name} exec")) + " |");
         Console.WriteLine("|---|---:|" + string.Concat(arms.Select(_ => "---:|---:|")));

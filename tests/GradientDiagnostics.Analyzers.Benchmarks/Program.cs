@@ -12,12 +12,16 @@ using Microsoft.CodeAnalysis.Diagnostics;
 //    each analyzer alone, on the whole codebase and on its non-recurrent files.
 // 3. The same pair (plus emit) under BenchmarkDotNet. Arguments: --rounds N (default 5), --skip-benchmarkdotnet;
 //    anything else goes to BenchmarkDotNet.
-// --cost [--rounds N] [--concurrent] [--corpus clean|mixed] [--baseline <dll>] instead runs only the issue's cost measure
-// on the clean corpus (per-analyzer execution time as a share of emit time, and the re-analysis of one edited document),
-// with another build of the analyzers (--baseline) measured in the same rounds, and exits.
-// --write-project <dir> [--analyzer <dll>] [--corpus clean|mixed] instead writes the codebase as an SDK project for a real
-// `dotnet build` (README, "Real build (ReportAnalyzer)") and exits.
-var clean = args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() is not "mixed";
+// --cost [--rounds N] [--concurrent] [--corpus clean|mixed|dense|<folders>] [--reference <dll or folder>]... [--baseline <dll>]...
+// instead runs only the issue's cost measure (per-analyzer execution time as a share of emit time, and the re-analysis of
+// one edited document) on a corpus (default clean), with other builds of the analyzers (--baseline, each an arm named by
+// its folder) measured in the same rounds, and exits. A folder corpus keeps the files that compile (README, "Corpora").
+// --list-diagnostics --corpus <...> [--reference ...] [--assembly-name <name> --public-key <hex>] prints every diagnostic the analyzers report on a corpus (all its
+// files, compiling or not) and every analyzer exception, and exits (non-zero on an exception).
+// --write-project <dir> [--analyzer <dll>] [--corpus clean|mixed|dense] instead writes the generated codebase as an SDK
+// project for a real `dotnet build` (README, "Real build (ReportAnalyzer)") and exits.
+var corpusSpec = args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() ?? "clean";
+var references = args.Select((a, i) => (a, i)).Where(p => p.a == "--reference" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
 var writeProject = args.SkipWhile(a => a != "--write-project").Skip(1).FirstOrDefault();
 if (writeProject is not null)
 {
@@ -26,33 +30,54 @@ if (writeProject is not null)
     try
     {
         analyzerPath = args.SkipWhile(a => a != "--analyzer").Skip(1).FirstOrDefault() ?? ProjectWriter.DefaultAnalyzerPath();
-        written = ProjectWriter.Write(writeProject, analyzerPath, clean);
+        written = ProjectWriter.Write(writeProject, analyzerPath, corpusSpec);
     }
-    catch (IOException e)
+    catch (Exception e) when (e is IOException or ArgumentException)
     {
         Console.Error.WriteLine(e.Message);
         return 1;
     }
 
-    Console.WriteLine($"Wrote {written} {(clean ? "clean" : "mixed")} files and {ProjectWriter.ProjectName}.csproj to {Path.GetFullPath(writeProject)} (analyzer: {Path.GetFullPath(analyzerPath)})");
+    Console.WriteLine($"Wrote {written} {corpusSpec} files and {ProjectWriter.ProjectName}.csproj to {Path.GetFullPath(writeProject)} (analyzer: {Path.GetFullPath(analyzerPath)})");
     return 0;
 }
 
 var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).DefaultIfEmpty(5).First();
 var skipBenchmarkDotNet = args.Contains("--skip-benchmarkdotnet");
-string[] ownOptions = ["--skip-benchmarkdotnet", "--cost", "--concurrent"];
-string[] ownValues = ["--rounds", "--corpus", "--baseline"];
+string[] ownOptions = ["--skip-benchmarkdotnet", "--cost", "--concurrent", "--list-diagnostics"];
+string[] ownValues = ["--rounds", "--corpus", "--baseline", "--reference", "--assembly-name", "--public-key"];
 var benchmarkArgs = args.Where((a, i) => !ownOptions.Contains(a) && !ownValues.Contains(a) && (i == 0 || !ownValues.Contains(args[i - 1]))).ToArray();
 
 var analyzers = AnalyzerOverheadBenchmarks.CreateAnalyzers();
-if (args.Contains("--cost"))
+if (args.Contains("--cost") || args.Contains("--list-diagnostics"))
 {
-    var corpus = TrainingCodebase.Parse(TrainingCodebase.Generate(AnalyzerOverheadBenchmarks.MinimumFiles, clean));
-    Console.WriteLine($"{(clean ? "Clean" : "Mixed")} generated codebase: {corpus.Length} files, {corpus.Sum(t => t.GetText().Lines.Count)} lines; {analyzers.Length} analyzers");
-    var arms = new List<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> { ("this build", analyzers) };
-    if (args.SkipWhile(a => a != "--baseline").Skip(1).FirstOrDefault() is { } baseline)
+    Corpus corpus;
+    try
     {
-        arms.Add(("baseline", BaselineAnalyzers.Load(baseline)));
+        corpus = Corpus.Load(
+            corpusSpec,
+            references,
+            args.SkipWhile(a => a != "--assembly-name").Skip(1).FirstOrDefault(),
+            args.SkipWhile(a => a != "--public-key").Skip(1).FirstOrDefault(),
+            onlyCompiling: args.Contains("--cost"),
+            Console.Out);
+    }
+    catch (Exception e) when (e is IOException or FormatException)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 1;
+    }
+
+    Console.WriteLine($"{corpus.Description}: {corpus.Trees.Length} files, {corpus.Trees.Sum(t => t.GetText().Lines.Count)} lines; {analyzers.Length} analyzers");
+    if (args.Contains("--list-diagnostics"))
+    {
+        return await DiagnosticsListing.RunAsync(corpus, analyzers);
+    }
+
+    var arms = new List<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> { ("this build", analyzers) };
+    foreach (var baseline in args.Select((a, i) => (a, i)).Where(p => p.a == "--baseline" && p.i + 1 < args.Length).Select(p => args[p.i + 1]))
+    {
+        arms.Add((Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(baseline))) ?? "baseline", BaselineAnalyzers.Load(baseline)));
     }
 
     await CostReport.RunAsync(corpus, arms, rounds, args.Contains("--concurrent"));

@@ -12,7 +12,7 @@ internal static class ProjectWriter
     public const string ProjectName = "GeneratedTrainingCodebase";
 
     /// <summary>Writes the project; returns the number of source files written.</summary>
-    public static int Write(string directory, string analyzerPath, bool clean)
+    public static int Write(string directory, string analyzerPath, string corpus)
     {
         if (!File.Exists(analyzerPath))
         {
@@ -21,6 +21,12 @@ internal static class ProjectWriter
                 analyzerPath);
         }
 
+        var files = corpus switch
+        {
+            "clean" or "mixed" => TrainingCodebase.Generate(AnalyzerOverheadBenchmarks.MinimumFiles, corpus == "clean"),
+            "dense" => DenseTrainingCodebase.Generate(AnalyzerOverheadBenchmarks.MinimumFiles),
+            _ => throw new ArgumentException($"--write-project writes a generated corpus (clean, mixed or dense), not '{corpus}'."),
+        };
         Directory.CreateDirectory(directory);
         if (Directory.EnumerateFileSystemEntries(directory).Any(e => !IsOwnOutput(directory, e)))
         {
@@ -41,7 +47,6 @@ internal static class ProjectWriter
             Directory.Delete(sources, recursive: true);
         }
 
-        var files = TrainingCodebase.Generate(AnalyzerOverheadBenchmarks.MinimumFiles, clean);
         foreach (var (path, text) in files)
         {
             var target = Path.Combine(sources, path);
