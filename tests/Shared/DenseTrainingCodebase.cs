@@ -11,9 +11,9 @@ namespace GradientDiagnostics.Testing;
 /// right). A precise analyzer reports nothing here and has to prove it for every body. Where the generated
 /// <see cref="TrainingCodebase"/> is half models, data and utilities, real training projects are mostly this.
 /// </summary>
-public static class DenseTrainingCodebase
+public static partial class DenseTrainingCodebase
 {
-    public const int FilesPerGroup = 6;
+    public const int FilesPerGroup = 8;
 
     /// <summary>At least <paramref name="minimumFiles"/> files, rounded up to whole groups.</summary>
     public static ImmutableArray<(string Path, string Text)> Generate(int minimumFiles)
@@ -38,6 +38,8 @@ public static class DenseTrainingCodebase
             ($"{folder}/Training/CellTrainer{k}.cs", CellTrainer(ns, k)),
             ($"{folder}/Training/StreamingTrainer{k}.cs", StreamingTrainer(ns, k)),
             k % 2 == 0 ? ($"{folder}/Training/AccumulatingTrainer{k}.cs", AccumulatingTrainer(ns, k)) : ($"{folder}/Training/Seq2SeqTrainer{k}.cs", Seq2SeqTrainer(ns, k)),
+            k % 2 == 0 ? ($"{folder}/Translation/Translator{k}.cs", Translator(ns, k)) : ($"{folder}/Classification/PackedClassifier{k}.cs", PackedClassifier(ns, k)),
+            ($"{folder}/Forecasting/AsyncForecastTrainer{k}.cs", AsyncForecastTrainer(ns, k)),
             ($"{folder}/Utilities/TrainingUtilities{k}.cs", Utilities(ns, k)),
         ];
     }
@@ -134,6 +136,8 @@ public static class DenseTrainingCodebase
             (_, true) => "state = (h.detach(), c.detach());",
             _ => "state = h.detach();",
         };
+        // A state detached in a dispose scope must leave it, or the next chunk reads a disposed tensor.
+        var scope = k % 3 == 2 ? string.Empty : "using var scope = NewDisposeScope();\n            ";
         var evaluateRun = lstm ? "var (logits, h, c) = model.Run(inputs, state);\n                state = (h, c);" : "var (logits, h) = model.Run(inputs, state);\n                state = h;";
         var optimizer = (k % 4) switch
         {
@@ -178,8 +182,7 @@ public static class DenseTrainingCodebase
                     var batches = 0;
                     for (long start = 0; start + bptt + 1 < stream.shape[0]; start += bptt)
                     {
-                        using var scope = NewDisposeScope();
-                        var inputs = stream.narrow(0, start, bptt);
+                        {{scope}}var inputs = stream.narrow(0, start, bptt);
                         var targets = stream.narrow(0, start + 1, bptt);
                         optimizer.zero_grad();
                         {{run}}
@@ -535,7 +538,10 @@ public static class DenseTrainingCodebase
 
     private static string Utilities(string ns, int k) => $$"""
         using System;
+        using System.Collections.Generic;
+        using System.Linq;
         using TorchSharp;
+        using TorchSharp.Modules;
         using static TorchSharp.torch;
 
         namespace {{ns}}.Utilities;
@@ -564,10 +570,13 @@ public static class DenseTrainingCodebase
 
         public static class StateUtilities{{k}}
         {
-            /// <summary>Cuts the carried state off the previous chunk's graph (truncated BPTT).</summary>
-            public static (Tensor, Tensor) Detach(Tensor h, Tensor c) => (h.detach(), c.detach());
+            /// <summary>
+            /// Cuts the carried state off the previous chunk's graph (truncated BPTT) and keeps it alive past the chunk's
+            /// dispose scope.
+            /// </summary>
+            public static (Tensor, Tensor) Detach(Tensor h, Tensor c) => (Detach(h), Detach(c));
 
-            public static Tensor Detach(Tensor h) => h.detach();
+            public static Tensor Detach(Tensor h) => h.detach().MoveToOuterDisposeScope();
         }
 
         public static class RecurrentInit{{k}}
@@ -604,5 +613,6 @@ public static class DenseTrainingCodebase
             public static void Epoch(string trainer, int epoch, double loss, double validation) =>
                 Console.WriteLine($"[{trainer}] epoch {epoch,3}: loss {loss:F4}, validation {validation:F4} (after backward and step)");
         }
+        {{LinqUtilities(k)}}
         """;
 }
