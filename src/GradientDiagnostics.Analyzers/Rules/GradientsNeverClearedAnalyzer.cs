@@ -60,8 +60,8 @@ public sealed class GradientsNeverClearedAnalyzer : GradientDiagnosticsAnalyzer
     {
         var call = (IInvocationOperation)context.Operation;
         if (!SourceBodies.IsSourceMethod(call.TargetMethod)
-            || !program.Search.MayReach(call.TargetMethod, TorchSharpSymbols.BackwardNames, context.CancellationToken)
-            || call.EnclosingLoops().FirstOrDefault() is not { } loop)
+            || call.EnclosingLoops().FirstOrDefault() is not { } loop
+            || !program.Search.MayReach(call.TargetMethod, TorchSharpSymbols.BackwardNames, context.CancellationToken))
         {
             return;
         }

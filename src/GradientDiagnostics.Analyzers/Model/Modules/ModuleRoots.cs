@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -9,7 +10,9 @@ namespace GradientDiagnostics.Analyzers;
 /// <summary>The body being scanned and what its <c>this</c> and parameters stand for at the call that led there.</summary>
 internal sealed class ModuleScope
 {
-    private Dictionary<ISymbol, List<AssignedValue>>? values;
+    // A helper is scanned once per module and call that reaches it, each time in a scope of its own: its locals' values
+    // do not depend on the scope, so they are found once per body.
+    private static readonly ConditionalWeakTable<IOperation, Dictionary<ISymbol, List<AssignedValue>>> LocalValues = new();
 
     public ModuleScope(IOperation body, ModuleRoot @this, Dictionary<IParameterSymbol, ModuleRoot> parameters, INamedTypeSymbol? containingType)
     {
@@ -28,21 +31,21 @@ internal sealed class ModuleScope
     public INamedTypeSymbol? ContainingType { get; }
 
     /// <summary>The values assigned to a local of the body, found for every local in one walk (init loops resolve locals many times).</summary>
-    public IReadOnlyList<AssignedValue> ValuesOf(ILocalSymbol local)
+    public IReadOnlyList<AssignedValue> ValuesOf(ILocalSymbol local) =>
+        LocalValues.GetValue(Body, CollectLocalValues).TryGetValue(local, out var assigned) ? assigned : [];
+
+    private static Dictionary<ISymbol, List<AssignedValue>> CollectLocalValues(IOperation body)
     {
-        if (values is null)
+        var values = new Dictionary<ISymbol, List<AssignedValue>>(SymbolEqualityComparer.Default);
+        foreach (var (symbol, value) in AssignedValues.All(body))
         {
-            values = new Dictionary<ISymbol, List<AssignedValue>>(SymbolEqualityComparer.Default);
-            foreach (var (symbol, value) in AssignedValues.All(Body))
+            if (symbol is ILocalSymbol)
             {
-                if (symbol is ILocalSymbol)
-                {
-                    (values.TryGetValue(symbol, out var list) ? list : values[symbol] = []).Add(value);
-                }
+                (values.TryGetValue(symbol, out var list) ? list : values[symbol] = []).Add(value);
             }
         }
 
-        return values.TryGetValue(local, out var assigned) ? assigned : [];
+        return values;
     }
 }
 

@@ -209,33 +209,32 @@ internal sealed class StateCallSummaries
             foreach (var body in owner.program.Bodies.Of(method, cancellationToken))
             {
                 var operations = body.DescendantsAndSelf().ToList();
+
+                // The stores, and what each stored value reads, are found once; the fixpoint only joins bits and locals.
+                var stores = operations
+                    .SelectMany(Stores)
+                    .Where(store => store.Target is not null)
+                    .Select(store => (Target: store.Target!, store.Value, store.IsState, Reads: store.IsState ? default : Reads(store.Value)))
+                    .ToList();
                 var fromParameters = new Dictionary<ISymbol, int>(SymbolEqualityComparer.Default);
                 var stateLocals = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
                 for (var changed = true; changed;)
                 {
                     changed = false;
-                    foreach (var operation in operations)
+                    foreach (var (target, value, isState, reads) in stores)
                     {
-                        foreach (var (target, value, isState) in Stores(operation))
+                        var bits = isState ? 0 : ParameterBits(reads, fromParameters);
+                        var known = fromParameters.TryGetValue(target, out var previous) ? previous : 0;
+                        if ((known | bits) != known)
                         {
-                            if (target is null)
-                            {
-                                continue;
-                            }
+                            fromParameters[target] = known | bits;
+                            changed = true;
+                        }
 
-                            var bits = isState ? 0 : ParameterBits(value, fromParameters);
-                            var known = fromParameters.TryGetValue(target, out var previous) ? previous : 0;
-                            if ((known | bits) != known)
-                            {
-                                fromParameters[target] = known | bits;
-                                changed = true;
-                            }
-
-                            if (!stateLocals.Contains(target) && (isState || HoldsState(value, stateLocals)))
-                            {
-                                stateLocals.Add(target);
-                                changed = true;
-                            }
+                        if (!stateLocals.Contains(target) && (isState || HoldsState(value, stateLocals)))
+                        {
+                            stateLocals.Add(target);
+                            changed = true;
                         }
                     }
                 }
@@ -246,7 +245,7 @@ internal sealed class StateCallSummaries
                     {
                         foreach (var argument in inner.StateArguments)
                         {
-                            parameterBits |= ParameterBits(argument, fromParameters);
+                            parameterBits |= ParameterBits(Reads(argument), fromParameters);
                         }
                     }
                 }
@@ -361,16 +360,32 @@ internal sealed class StateCallSummaries
 
         private static ISymbol? LocalOf(IOperation operation) => operation.ReferencedSymbol() as ILocalSymbol;
 
-        private static int ParameterBits(IOperation value, Dictionary<ISymbol, int> fromParameters)
+        /// <summary>The parameters a value reads directly (as bits) and the locals it reads.</summary>
+        private static (int Parameters, List<ILocalSymbol> Locals) Reads(IOperation value)
         {
-            var bits = 0;
+            var parameters = 0;
+            var locals = new List<ILocalSymbol>();
             foreach (var reference in value.DescendantsAndSelf())
             {
                 if (reference is IParameterReferenceOperation parameter && parameter.Parameter.Ordinal < 31)
                 {
-                    bits |= 1 << parameter.Parameter.Ordinal;
+                    parameters |= 1 << parameter.Parameter.Ordinal;
                 }
-                else if (reference is ILocalReferenceOperation local && fromParameters.TryGetValue(local.Local, out var known))
+                else if (reference is ILocalReferenceOperation local)
+                {
+                    locals.Add(local.Local);
+                }
+            }
+
+            return (parameters, locals);
+        }
+
+        private static int ParameterBits((int Parameters, List<ILocalSymbol> Locals) reads, Dictionary<ISymbol, int> fromParameters)
+        {
+            var bits = reads.Parameters;
+            foreach (var local in reads.Locals)
+            {
+                if (fromParameters.TryGetValue(local, out var known))
                 {
                     bits |= known;
                 }

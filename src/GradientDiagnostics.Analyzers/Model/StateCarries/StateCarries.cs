@@ -52,9 +52,16 @@ internal sealed class StateCarries
             return [];
         }
 
+        // The walk for backward(), outliving stores and captures comes first: it binds nothing, while recognising a state
+        // call of a source helper binds the helper to summarise it.
         var knowledge = new StateKnowledge(program, options, cancellationToken);
-        if (!body.Invocations().Any(invocation => knowledge.GetStateCall(invocation) is { StateArguments.IsEmpty: false })
-            || !MayCarryAcrossBackward(body, knowledge))
+        if (!MayCarryAcrossBackward(body, knowledge)
+            || !body.Invocations().Any(invocation => knowledge.GetStateCall(invocation) is { StateArguments.IsEmpty: false }))
+        {
+            return [];
+        }
+
+        if (FeedsBackOnlyFreshLocals(body, knowledge))
         {
             return [];
         }
@@ -84,6 +91,111 @@ internal sealed class StateCarries
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The common truncated-BPTT shape, settled without a control-flow graph: every state the body feeds to a module is a
+    /// local (or a tuple of locals) that is only ever given fresh values — null, a new tensor, a detach or a detaching helper,
+    /// or a dispose-scope move of one. Whatever the order of the statements, no module's state can then be fed back through
+    /// them. Any other store (a module's output, a deconstruction, a ref or out argument, a foreach or pattern variable)
+    /// leaves the question to the flow analysis.
+    /// </summary>
+    private static bool FeedsBackOnlyFreshLocals(IOperation body, StateKnowledge knowledge)
+    {
+        var fed = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
+        foreach (var invocation in body.Invocations())
+        {
+            if (knowledge.GetStateCall(invocation) is { } call && !call.StateArguments.All(argument => CollectLocals(argument, fed)))
+            {
+                return false;
+            }
+        }
+
+        foreach (var operation in body.Descendants())
+        {
+            var freshOrUnrelated = operation switch
+            {
+                ILocalReferenceOperation reference when fed.Contains(reference.Local) => IsReadOrFreshStore(reference, knowledge),
+                IVariableDeclaratorOperation declarator when fed.Contains(declarator.Symbol) =>
+                    !declarator.Symbol.IsRef && (declarator.GetVariableInitializer() is not { } initializer || IsFresh(initializer.Value, knowledge)),
+                IForEachLoopOperation loop => !loop.Locals.Any(fed.Contains),
+                IDeclarationPatternOperation { DeclaredSymbol: ILocalSymbol declared } => !fed.Contains(declared),
+                IRecursivePatternOperation { DeclaredSymbol: ILocalSymbol declared } => !fed.Contains(declared),
+                _ => true,
+            };
+            if (!freshOrUnrelated)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool CollectLocals(IOperation argument, HashSet<ILocalSymbol> locals)
+    {
+        switch (argument.WithoutConversions())
+        {
+            case ILocalReferenceOperation local:
+                locals.Add(local.Local);
+                return true;
+            case ITupleOperation tuple:
+                return tuple.Elements.All(element => CollectLocals(element, locals));
+            case ILiteralOperation or IDefaultValueOperation:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static bool IsReadOrFreshStore(ILocalReferenceOperation reference, StateKnowledge knowledge)
+    {
+        switch (reference.Parent)
+        {
+            case ISimpleAssignmentOperation assignment when assignment.Target == reference:
+                return !assignment.IsRef && IsFresh(assignment.Value, knowledge);
+            case IAssignmentOperation assignment when assignment.Target == reference:
+            case IIncrementOrDecrementOperation:
+            case IDeclarationExpressionOperation:
+            case IArgumentOperation { Parameter.RefKind: not RefKind.None and not RefKind.In }:
+                return false;
+        }
+
+        // A deconstruction target receives whatever the right-hand side holds.
+        for (var current = reference.Parent; current is ITupleOperation or IDeclarationExpressionOperation or IConversionOperation; current = current.Parent)
+        {
+            if (current.Parent is IDeconstructionAssignmentOperation deconstruction && deconstruction.Target == current)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A value with no module state in it, judged as the flow analysis would evaluate it.</summary>
+    private static bool IsFresh(IOperation value, StateKnowledge knowledge)
+    {
+        switch (value.WithoutConversions())
+        {
+            case ILiteralOperation or IDefaultValueOperation or IObjectCreationOperation:
+                return true;
+            case ITupleOperation tuple:
+                return tuple.Elements.All(element => IsFresh(element, knowledge));
+            case IConditionalOperation { WhenFalse: { } whenFalse } conditional:
+                return IsFresh(conditional.WhenTrue, knowledge) && IsFresh(whenFalse, knowledge);
+            case IInvocationOperation invocation when knowledge.GetStateCall(invocation) is not null:
+                return false;
+            case IInvocationOperation invocation when knowledge.IsDetaching(invocation):
+                return true;
+            case IInvocationOperation { Instance: { } instance } invocation when knowledge.Symbols.IsTensor(invocation.TargetMethod.ContainingType):
+                // DetachFromDisposeScope, MoveToOuterDisposeScope, to(): the result is as attached as the receiver.
+                return knowledge.Symbols.IsTensor(invocation.Type) && IsFresh(instance, knowledge);
+            case IInvocationOperation { Instance: null } invocation:
+                return knowledge.Symbols.IsTorchFactory(invocation.TargetMethod);
+            default:
+                return false;
+        }
     }
 
     private static bool OutlivesTheCall(IOperation target) => target.WithoutConversions() switch
