@@ -54,6 +54,25 @@ internal static class OperationExtensions
         return root;
     }
 
+    /// <summary>
+    /// The constructs between the operation and <paramref name="boundary"/> that make reaching it depend on a condition — a
+    /// branch, a loop, a callback, a handler, a short-circuit — innermost first.
+    /// </summary>
+    public static IEnumerable<IOperation> ConditionsWithin(this IOperation operation, IOperation boundary)
+    {
+        for (var current = operation.Parent; current is not null && current != boundary; current = current.Parent)
+        {
+            switch (current)
+            {
+                case IConditionalOperation or ISwitchOperation or ISwitchExpressionOperation or IConditionalAccessOperation or ICoalesceOperation
+                    or ILoopOperation or IAnonymousFunctionOperation or ILocalFunctionOperation or ICatchClauseOperation:
+                case IBinaryOperation { OperatorKind: BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr }:
+                    yield return current;
+                    break;
+            }
+        }
+    }
+
     /// <summary>Loops whose body contains the operation, innermost first, within its enclosing function (up to <paramref name="root"/>).</summary>
     public static IEnumerable<ILoopOperation> EnclosingLoops(this IOperation operation, IOperation? root = null)
     {

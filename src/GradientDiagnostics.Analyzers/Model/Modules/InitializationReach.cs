@@ -64,21 +64,7 @@ internal sealed class InitializationReach
         roots.Resolve(value, new ModuleScope(body, thisRoot, new Dictionary<IParameterSymbol, ModuleRoot>(SymbolEqualityComparer.Default), containingType: null));
 
     /// <summary>True when reaching <paramref name="operation"/> from <paramref name="body"/> depends on a condition: a branch, a loop, a callback, a handler.</summary>
-    private static bool RunsConditionally(IOperation operation, IOperation body)
-    {
-        for (var current = operation.Parent; current is not null && current != body; current = current.Parent)
-        {
-            switch (current)
-            {
-                case IConditionalOperation or ISwitchOperation or ISwitchExpressionOperation or IConditionalAccessOperation or ICoalesceOperation
-                    or ILoopOperation or IAnonymousFunctionOperation or ILocalFunctionOperation or ICatchClauseOperation:
-                case IBinaryOperation { OperatorKind: BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr }:
-                    return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool RunsConditionally(IOperation operation, IOperation body) => operation.ConditionsWithin(body).Any();
 
     /// <summary>One search for initialisation of the target modules, following calls up to a depth.</summary>
     private sealed class Search

@@ -55,7 +55,8 @@ internal sealed class StateKnowledge
     /// <summary>
     /// True when another method of the member's type (not a constructor) detaches or resets it — a stateful module's
     /// <c>DetachState()</c> or <c>ResetState()</c> — and training code calls that method once per call of the method
-    /// that carries the state (in the same loop iteration, not once per epoch).
+    /// that carries the state: in the same loop iteration (not once per epoch), and in every iteration (not only when
+    /// <c>i % 50 == 0</c>; an if/else that resets on both branches does).
     /// </summary>
     public bool ResetElsewhere(ISymbol member, IOperation currentBody)
     {
@@ -66,27 +67,30 @@ internal sealed class StateKnowledge
 
         var callSites = program.TrainingCallSites;
         var carrierSites = callSites.Of(current, cancellationToken);
-        foreach (var method in member.ContainingType.GetMembers().OfType<IMethodSymbol>())
+        var resets = member.ContainingType.GetMembers().OfType<IMethodSymbol>()
+            .Where(method => method.MethodKind is not (MethodKind.Constructor or MethodKind.StaticConstructor)
+                && !SymbolEqualityComparer.Default.Equals(method.OriginalDefinition, current.OriginalDefinition)
+                && Resets(method, member))
+            .SelectMany(method => callSites.Of(method, cancellationToken))
+            .ToList();
+        foreach (var reset in resets)
         {
-            if (method.MethodKind is MethodKind.Constructor or MethodKind.StaticConstructor
-                || SymbolEqualityComparer.Default.Equals(method.OriginalDefinition, current.OriginalDefinition)
-                || !Resets(method, member))
+            var resetLoop = reset.EnclosingLoops().FirstOrDefault();
+            if (carrierSites.Any(site => site.Root() == reset.Root() && site.EnclosingLoops().FirstOrDefault() == resetLoop)
+                && RunsEveryTime(reset, (IOperation?)resetLoop?.Body ?? reset.Root(), resets))
             {
-                continue;
-            }
-
-            foreach (var reset in callSites.Of(method, cancellationToken))
-            {
-                var resetLoop = reset.EnclosingLoops().FirstOrDefault();
-                if (carrierSites.Any(site => site.Root() == reset.Root() && site.EnclosingLoops().FirstOrDefault() == resetLoop))
-                {
-                    return true;
-                }
+                return true;
             }
         }
 
         return false;
     }
+
+    /// <summary>A reset that runs on every pass through <paramref name="boundary"/>: unconditionally, or on both branches of an if/else.</summary>
+    private static bool RunsEveryTime(IOperation reset, IOperation boundary, List<IInvocationOperation> resets) =>
+        reset.ConditionsWithin(boundary).All(condition =>
+            condition is IConditionalOperation { WhenFalse: { } whenFalse } branch
+            && resets.Any(other => branch.WhenTrue.Contains(other)) && resets.Any(other => whenFalse.Contains(other)));
 
     /// <summary>
     /// What an invocation detaches in place: the tensor of <c>detach_()</c>; the receiver and arguments of a configured
