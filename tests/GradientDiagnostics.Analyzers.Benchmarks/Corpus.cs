@@ -77,7 +77,7 @@ public sealed class Corpus
                 return new Corpus("dense generated codebase (all recurrent training code, all correct)", "Codebase", dense, TrainingCodebase.References, options, Edited(dense, DenseEdits));
         }
 
-        var folders = spec.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        var folders = spec.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Select(f => Path.TrimEndingDirectorySeparator(f)).ToArray();
         foreach (var folder in folders.Where(f => !Directory.Exists(f)))
         {
             throw new DirectoryNotFoundException($"Corpus folder '{folder}' does not exist (--corpus takes clean, mixed, dense or folders of C# code).");

@@ -10,12 +10,13 @@ namespace GradientDiagnostics.Analyzers.Benchmarks;
 /// </summary>
 public static class DiagnosticsListing
 {
-    public static async Task<int> RunAsync(Corpus corpus, ImmutableArray<DiagnosticAnalyzer> analyzers)
+    public static async Task<int> RunAsync(Corpus corpus, ImmutableArray<DiagnosticAnalyzer> analyzers, int shownErrors)
     {
         var compilation = corpus.Compile();
         var errorList = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         var errors = errorList.Count;
-        foreach (var error in errorList.Take(int.TryParse(Environment.GetEnvironmentVariable("SHOW_ERRORS"), out var shown) ? shown : 0))
+        // A fetched project's missing dependencies leave errors; the first few say which references to add.
+        foreach (var error in errorList.Take(shownErrors))
         {
             Console.WriteLine("error " + error);
         }
@@ -33,15 +34,15 @@ public static class DiagnosticsListing
             .ThenBy(d => d.Location.SourceSpan.Start)
             .ToList();
         Console.WriteLine($"{corpus.Description}: {corpus.Trees.Length} files, {errors} compiler errors, {diagnostics.Count} analyzer diagnostics, {exceptions.Count} analyzer exceptions");
-        foreach (var diagnostic in diagnostics)
-        {
-            var span = diagnostic.Location.GetLineSpan();
-            Console.WriteLine($"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): {diagnostic.Id} {diagnostic.Severity}: {diagnostic.GetMessage()}");
-        }
-
+        // Per rule, so a reviewer judges one rule's reports together, each at the file(line,column) to open.
         foreach (var group in diagnostics.GroupBy(d => d.Id).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             Console.WriteLine($"{group.Key}: {group.Count()}");
+            foreach (var diagnostic in group)
+            {
+                var span = diagnostic.Location.GetLineSpan();
+                Console.WriteLine($"  {span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): {diagnostic.Id} {diagnostic.Severity}: {diagnostic.GetMessage()}");
+            }
         }
 
         foreach (var exception in exceptions)

@@ -16,8 +16,9 @@ using Microsoft.CodeAnalysis.Diagnostics;
 // instead runs only the cost measure (per-analyzer execution time as a share of emit time, and the re-analysis of
 // one edited document) on a corpus (default clean), with other builds of the analyzers (--baseline, each an arm named by
 // its folder) measured in the same rounds, and exits. A folder corpus keeps the files that compile (README, "Corpora").
-// --list-diagnostics --corpus <...> [--reference ...] [--assembly-name <name> --public-key <hex>] prints every diagnostic the analyzers report on a corpus (all its
-// files, compiling or not) and every analyzer exception, and exits (non-zero on an exception).
+// --list-diagnostics --corpus <...> [--reference ...] [--assembly-name <name> --public-key <hex>] [--show-errors N] prints every
+// diagnostic the analyzers report on a corpus (all its files, compiling or not), every analyzer exception and the first N
+// compiler errors, and exits (non-zero on an exception).
 // --write-project <dir> [--analyzer <dll>] [--corpus clean|mixed|dense] instead writes the generated codebase as an SDK
 // project for a real `dotnet build` (README, "Real build (ReportAnalyzer)") and exits.
 var corpusSpec = args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() ?? "clean";
@@ -45,7 +46,7 @@ if (writeProject is not null)
 var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).DefaultIfEmpty(5).First();
 var skipBenchmarkDotNet = args.Contains("--skip-benchmarkdotnet");
 string[] ownOptions = ["--skip-benchmarkdotnet", "--cost", "--concurrent", "--list-diagnostics"];
-string[] ownValues = ["--rounds", "--corpus", "--baseline", "--reference", "--assembly-name", "--public-key"];
+string[] ownValues = ["--rounds", "--corpus", "--baseline", "--reference", "--assembly-name", "--public-key", "--show-errors"];
 var benchmarkArgs = args.Where((a, i) => !ownOptions.Contains(a) && !ownValues.Contains(a) && (i == 0 || !ownValues.Contains(args[i - 1]))).ToArray();
 
 var analyzers = AnalyzerOverheadBenchmarks.CreateAnalyzers();
@@ -71,7 +72,7 @@ if (args.Contains("--cost") || args.Contains("--list-diagnostics"))
     Console.WriteLine($"{corpus.Description}: {corpus.Trees.Length} files, {corpus.Trees.Sum(t => t.GetText().Lines.Count)} lines; {analyzers.Length} analyzers");
     if (args.Contains("--list-diagnostics"))
     {
-        return await DiagnosticsListing.RunAsync(corpus, analyzers);
+        return await DiagnosticsListing.RunAsync(corpus, analyzers, args.SkipWhile(a => a != "--show-errors").Skip(1).Select(int.Parse).DefaultIfEmpty(0).First());
     }
 
     var arms = new List<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> { ("this build", analyzers) };

@@ -1776,54 +1776,14 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     public async Task A_reset_every_fiftieth_chunk_still_carries_the_state_across_the_chunks_between()
     {
         // Between two resets the state of one chunk is fed to the next after backward() freed its graph.
-        var source = """
-            #nullable enable
-            using System;
-            using TorchSharp;
-            using TorchSharp.Modules;
-            using static TorchSharp.torch;
-
-            public sealed class SensorStream
-            {
-                private readonly GRU gru = nn.GRU(3, 48, batchFirst: true);
-                private readonly Linear head = nn.Linear(48, 1);
-                private readonly optim.Optimizer optimizer;
-                private Tensor? hidden;
-
-                public SensorStream()
+        var source = SensorStream(
+            carry: "{|#0:hidden = h|}",
+            reset: """
+                if (i % 50 == 0)
                 {
-                    optimizer = optim.SGD(gru.parameters(), 0.01);
+                    Reset();
                 }
-
-                public void Reset() => hidden = null;
-
-                public void Detach() => hidden = hidden?.detach();
-
-                public float TrainChunk(Tensor chunk, Tensor target)
-                {
-                    optimizer.zero_grad();
-                    var (output, h) = gru.call(chunk, hidden);
-                    {|#0:hidden = h|};
-                    var loss = nn.functional.mse_loss(head.call(output.select(1, -1)), target);
-                    loss.backward();
-                    optimizer.step();
-                    return loss.item<float>();
-                }
-
-                public void Run(Func<int, (Tensor Chunk, Tensor Target)> source, int chunks, Func<int, bool> sequenceStarts)
-                {
-                    for (var i = 0; i < chunks; i++)
-                    {
-                        var (chunk, target) = source(i);
-                        TrainChunk(chunk, target);
-                        if (i % 50 == 0)
-                        {
-                            Reset();
-                        }
-                    }
-                }
-            }
-            """;
+                """);
 
         await Verify.VerifyAsync(source, CarriedState().WithLocation(0).WithArguments("hidden", "gru"));
     }
@@ -1831,61 +1791,68 @@ public class UnboundedBackpropagationThroughTimeAnalyzerTests
     [Fact]
     public async Task A_reset_at_sequence_starts_and_a_detach_otherwise_bound_every_chunk()
     {
-        var source = """
-            #nullable enable
-            using System;
-            using TorchSharp;
-            using TorchSharp.Modules;
-            using static TorchSharp.torch;
-
-            public sealed class SensorStream
-            {
-                private readonly GRU gru = nn.GRU(3, 48, batchFirst: true);
-                private readonly Linear head = nn.Linear(48, 1);
-                private readonly optim.Optimizer optimizer;
-                private Tensor? hidden;
-
-                public SensorStream()
+        var source = SensorStream(
+            carry: "hidden = h",
+            reset: """
+                if (sequenceStarts(i + 1))
                 {
-                    optimizer = optim.SGD(gru.parameters(), 0.01);
+                    Reset();
                 }
-
-                public void Reset() => hidden = null;
-
-                public void Detach() => hidden = hidden?.detach();
-
-                public float TrainChunk(Tensor chunk, Tensor target)
+                else
                 {
-                    optimizer.zero_grad();
-                    var (output, h) = gru.call(chunk, hidden);
-                    hidden = h;
-                    var loss = nn.functional.mse_loss(head.call(output.select(1, -1)), target);
-                    loss.backward();
-                    optimizer.step();
-                    return loss.item<float>();
+                    Detach();
                 }
-
-                public void Run(Func<int, (Tensor Chunk, Tensor Target)> source, int chunks, Func<int, bool> sequenceStarts)
-                {
-                    for (var i = 0; i < chunks; i++)
-                    {
-                        var (chunk, target) = source(i);
-                        TrainChunk(chunk, target);
-                        if (sequenceStarts(i + 1))
-                        {
-                            Reset();
-                        }
-                        else
-                        {
-                            Detach();
-                        }
-                    }
-                }
-            }
-            """;
+                """);
 
         await Verify.VerifyAsync(source);
     }
+
+    /// <summary>An online trainer that keeps its GRU state in a field between chunks; <paramref name="reset"/> runs after each chunk.</summary>
+    private static string SensorStream(string carry, string reset) => $$"""
+        #nullable enable
+        using System;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        public sealed class SensorStream
+        {
+            private readonly GRU gru = nn.GRU(3, 48, batchFirst: true);
+            private readonly Linear head = nn.Linear(48, 1);
+            private readonly optim.Optimizer optimizer;
+            private Tensor? hidden;
+
+            public SensorStream()
+            {
+                optimizer = optim.SGD(gru.parameters(), 0.01);
+            }
+
+            public void Reset() => hidden = null;
+
+            public void Detach() => hidden = hidden?.detach();
+
+            public float TrainChunk(Tensor chunk, Tensor target)
+            {
+                optimizer.zero_grad();
+                var (output, h) = gru.call(chunk, hidden);
+                {{carry}};
+                var loss = nn.functional.mse_loss(head.call(output.select(1, -1)), target);
+                loss.backward();
+                optimizer.step();
+                return loss.item<float>();
+            }
+
+            public void Run(Func<int, (Tensor Chunk, Tensor Target)> source, int chunks, Func<int, bool> sequenceStarts)
+            {
+                for (var i = 0; i < chunks; i++)
+                {
+                    var (chunk, target) = source(i);
+                    TrainChunk(chunk, target);
+                    {{reset.Replace("\n", "\n            ")}}
+                }
+            }
+        }
+        """;
 
     [Fact]
     public async Task Discarding_the_result_of_detach_does_not_detach_the_state()

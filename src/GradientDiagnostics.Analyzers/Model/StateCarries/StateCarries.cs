@@ -78,19 +78,24 @@ internal sealed class StateCarries
     /// </summary>
     private static bool MayCarryAcrossBackward(IOperation body, StateKnowledge knowledge)
     {
+        // Source helpers are asked last, and only when nothing in the body itself settles it: each question walks text.
+        var helperCalls = new List<IInvocationOperation>();
         foreach (var operation in body.Descendants())
         {
             switch (operation)
             {
                 case IAnonymousFunctionOperation or ILocalFunctionOperation:
-                case IInvocationOperation invocation when knowledge.RunsBackward(invocation):
+                case IInvocationOperation invocation when knowledge.Symbols.IsBackward(invocation.TargetMethod):
                 case ISimpleAssignmentOperation assignment when OutlivesTheCall(assignment.Target):
                 case IDeconstructionAssignmentOperation deconstruction when deconstruction.Target.DescendantsAndSelf().Any(OutlivesTheCall):
                     return true;
+                case IInvocationOperation invocation when !invocation.TargetMethod.DeclaringSyntaxReferences.IsEmpty:
+                    helperCalls.Add(invocation);
+                    break;
             }
         }
 
-        return false;
+        return helperCalls.Any(knowledge.RunsBackward);
     }
 
     /// <summary>

@@ -31,6 +31,12 @@ internal sealed class StateKnowledge
     /// <summary>The state call an invocation makes, if any; asked again on every pass of the worklist, so kept per invocation.</summary>
     public StateCall? GetStateCall(IInvocationOperation invocation)
     {
+        // Most invocations are neither a module's call/forward nor a source method: nothing to remember about them.
+        if (invocation.TargetMethod is { Name: not ("call" or "forward"), DeclaringSyntaxReferences.IsEmpty: true })
+        {
+            return null;
+        }
+
         var place = (invocation.Syntax.SpanStart, invocation.Syntax.Span.Length);
         if (!stateCalls.TryGetValue(place, out var call))
         {
@@ -42,11 +48,16 @@ internal sealed class StateKnowledge
 
     public bool Trains(IOperation? operation) => operation is not null && program.Calls.Trains(operation, cancellationToken);
 
+    /// <summary>Only a source helper's answer is worth remembering: for any other method it is one symbol test.</summary>
     public bool RunsBackward(IInvocationOperation invocation) =>
-        Remember(runsBackward, invocation, () => program.Calls.RunsBackward(invocation, options, cancellationToken));
+        invocation.TargetMethod.DeclaringSyntaxReferences.IsEmpty
+            ? Symbols.IsBackward(invocation.TargetMethod)
+            : Remember(runsBackward, invocation, () => program.Calls.RunsBackward(invocation, options, cancellationToken));
 
     public bool IsDetaching(IInvocationOperation invocation) =>
-        Remember(detaching, invocation, () => program.Calls.IsDetaching(invocation, options, cancellationToken));
+        invocation.TargetMethod.DeclaringSyntaxReferences.IsEmpty
+            ? program.Calls.IsDetachMethod(invocation.TargetMethod, options)
+            : Remember(detaching, invocation, () => program.Calls.IsDetaching(invocation, options, cancellationToken));
 
     /// <summary>True when the method owning <paramref name="body"/> is called (or, for a module's forward, invoked through call()) from code that runs backward().</summary>
     public bool CalledWhileTraining(IOperation body) =>
