@@ -11,7 +11,8 @@ namespace GradientDiagnostics.Analyzers;
 /// during training rather than about a whole training step. Code under <c>torch.no_grad()</c> or <c>inference_mode()</c>
 /// does not. Otherwise code runs in training when its body trains (runs backward(), directly or through source helpers),
 /// when it is a module's <c>forward</c> — a model runs it whenever it is called, trained in this compilation or in
-/// another assembly — or a method of the module's type that <c>forward</c> calls, or when code that trains calls it. A
+/// another assembly — or a method of the module's type that <c>forward</c> calls, or when code that trains calls it with
+/// gradients enabled (evaluation under <c>no_grad()</c> after a training loop is not training). A
 /// method none of these reach (a constructor probing shapes, sampling or inference helpers, an API test) is left alone.
 /// </summary>
 internal sealed class TrainingPaths
@@ -49,7 +50,7 @@ internal sealed class TrainingPaths
     private bool IsCalledInTraining(IMethodSymbol method, CancellationToken cancellationToken) =>
         IsModuleForward(method)
         || CalledByForwardOfItsType(method, cancellationToken)
-        || !program.TrainingCallSites.Of(method, cancellationToken).IsEmpty;
+        || program.TrainingCallSites.Of(method, cancellationToken).Any(site => !GradientsDisabledAt(site));
 
     private bool IsModuleForward(IMethodSymbol method) => method.Name == "forward" && !method.IsStatic && program.Symbols.IsModule(method.ContainingType);
 

@@ -205,7 +205,7 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
     }
 
     [Fact]
-    public async Task Is_silent_under_no_grad_in_a_constructor_in_sampling_methods_and_in_code_that_never_trains()
+    public async Task Is_silent_under_no_grad_in_a_constructor_in_sampling_methods_in_helpers_training_code_calls_under_no_grad_and_in_code_that_never_trains()
     {
         await VerifyAsync("""
             sealed class Tagger : nn.Module<Tensor, Tensor>
@@ -257,6 +257,11 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
                     nn.functional.mse_loss(model.call(x), y).backward();
                     watch.Record(1);
                     optimizer.step();
+
+                    using (no_grad())
+                    {
+                        var predicted = Inference.Predict(encoder, x);
+                    }
 
                     using var evaluation = no_grad();
                     var (encoded, _) = encoder.forward(x);
