@@ -19,27 +19,6 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
 
         """;
 
-    /// <summary>A training loop that watches <c>Tagger</c>, the model of most tests.</summary>
-    private const string WatchedTraining = """
-
-        static class Training
-        {
-            public static void Run(Tagger model, IEnumerable<(Tensor X, Tensor Y)> batches)
-            {
-                var optimizer = optim.Adam(model.parameters());
-                using var watch = GradientWatch.Attach(model);
-                var step = 0;
-                foreach (var (x, y) in batches)
-                {
-                    optimizer.zero_grad();
-                    nn.functional.mse_loss(model.call(x), y).backward();
-                    watch.Record(++step);
-                    optimizer.step();
-                }
-            }
-        }
-        """;
-
     // ---- forward(): positive ----
 
     [Fact]
@@ -60,7 +39,7 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
                     return head.call(output);
                 }
             }
-            """ + WatchedTraining,
+            """ + TrainingModels.WatchedTaggerTraining,
             Diagnostic(0, "lstm", "invoked with forward(...)", "invoke it with call(...)"));
     }
 
@@ -91,7 +70,7 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
 
                 private Tensor Both(Tensor x) => {|GD0010:Lstm.forward(x, h0_c0: null)|}.Item2;
             }
-            """ + WatchedTraining);
+            """ + TrainingModels.WatchedTaggerTraining);
     }
 
     [Fact]
@@ -201,7 +180,7 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
                     return z + c;
                 }
             }
-            """ + WatchedTraining);
+            """ + TrainingModels.WatchedTaggerTraining);
     }
 
     [Fact]
@@ -287,7 +266,7 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
                     return run(recurrent.forward(x, null).Item1, null).Item1;
                 }
             }
-            """ + WatchedTraining);
+            """ + TrainingModels.WatchedTaggerTraining);
     }
 
     [Fact]
@@ -471,7 +450,7 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
                     return direct + viaLocal + viaField;
                 }
             }
-            """ + WatchedTraining);
+            """ + TrainingModels.WatchedTaggerTraining);
     }
 
     [Fact]

@@ -15,26 +15,6 @@ public class UnprofiledRecurrentModuleCallFixerTests
 
         """;
 
-    private const string WatchedTraining = """
-
-        static class Training
-        {
-            public static void Run(Tagger model, IEnumerable<(Tensor X, Tensor Y)> batches)
-            {
-                var optimizer = optim.Adam(model.parameters());
-                using var watch = GradientWatch.Attach(model);
-                var step = 0;
-                foreach (var (x, y) in batches)
-                {
-                    optimizer.zero_grad();
-                    nn.functional.mse_loss(model.call(x), y).backward();
-                    watch.Record(++step);
-                    optimizer.step();
-                }
-            }
-        }
-        """;
-
     [Fact]
     public async Task Renames_every_forward_to_call_keeping_named_arguments_conditional_access_comments_and_layout()
     {
@@ -58,7 +38,7 @@ public class UnprofiledRecurrentModuleCallFixerTests
                     return {|GD0010:Lstm.forward(c, h0_c0: null)|}.Item2;
                 }
             }
-            """ + WatchedTraining, """
+            """ + TrainingModels.WatchedTaggerTraining, """
             sealed class Tagger : nn.Module<Tensor, Tensor>
             {
                 private readonly RNN rnn = nn.RNN(4, 8);
@@ -78,7 +58,7 @@ public class UnprofiledRecurrentModuleCallFixerTests
                     return Lstm.call(c, h0_c0: null).Item2;
                 }
             }
-            """ + WatchedTraining);
+            """ + TrainingModels.WatchedTaggerTraining);
     }
 
     [Fact]
@@ -146,7 +126,7 @@ public class UnprofiledRecurrentModuleCallFixerTests
                     return hn[-1];
                 }
             }
-            """ + WatchedTraining, """
+            """ + TrainingModels.WatchedTaggerTraining, """
             sealed class Tagger : nn.Module<Tensor, Tensor>
             {
                 private readonly LSTM lstm = nn.LSTM(4, 8, batchFirst: true);
@@ -162,7 +142,7 @@ public class UnprofiledRecurrentModuleCallFixerTests
                     return hn[-1];
                 }
             }
-            """ + WatchedTraining);
+            """ + TrainingModels.WatchedTaggerTraining);
     }
 
     [Fact]
@@ -193,7 +173,7 @@ public class UnprofiledRecurrentModuleCallFixerTests
                 private static Tensor Encode(GRU gru, Tensor padded) =>
                     gru.call({|GD0010:pack_padded_sequence(padded, tensor(new long[] { 3, 2 }), batch_first: true)|}).Item2;
             }
-            """ + WatchedTraining;
+            """ + TrainingModels.WatchedTaggerTraining;
         await VerifyAsync(source, source);
     }
 
