@@ -40,6 +40,8 @@ internal sealed class TrainingProgram
         StateCarries = new StateCarries(this);
         ModuleUse = new ModuleUse(this);
         Initialization = new ModuleInitialization(this);
+        Paths = new TrainingPaths(this);
+        Coverage = new WatchCoverage(this);
     }
 
     public Compilation Compilation { get; }
@@ -58,6 +60,12 @@ internal sealed class TrainingProgram
 
     /// <summary>GD0003/GD0004: whether a recurrent module is explicitly initialised on every path that creates it.</summary>
     public ModuleInitialization Initialization { get; }
+
+    /// <summary>Whether code runs while a model trains (not under no_grad; in a training body, a module's forward, or what training calls).</summary>
+    public TrainingPaths Paths { get; }
+
+    /// <summary>GD0010: what the runtime watch can see (its type, packed-input origins, watches in scope, profile names).</summary>
+    public WatchCoverage Coverage { get; }
 
     /// <summary>TorchSharp's types, resolved when a rule first needs them (by then the compiler has bound the references).</summary>
     public TorchSharpSymbols Symbols => symbols.Value;

@@ -36,6 +36,10 @@ namespace GradientDiagnostics;
 /// its statistics, counts it in <see cref="NonFiniteSteps"/> and returns it.
 /// </para>
 /// <para>
+/// A norm of exactly zero (every gradient zero: a frozen start, a fully masked loss) is returned as it is and leaves the
+/// statistics and the warm-up count alone, so such steps cannot drive the threshold to zero.
+/// </para>
+/// <para>
 /// Every threshold applied is recorded by the <c>gradient.clip.threshold</c> histogram; given a
 /// <see cref="GradientWatch"/>, the watch's step reports carry it as <see cref="GradientStepReport.ClipThreshold"/>.
 /// </para>
@@ -130,6 +134,13 @@ public sealed class AdaptiveGradientClipper
                 }
 
                 return norm;
+            }
+
+            if (norm == 0)
+            {
+                // All-zero gradients (a frozen start, a masked loss) say nothing about the model's scale; taken into the
+                // statistics they would set a threshold of zero that wipes out every later gradient.
+                return 0;
             }
 
             var threshold = ThresholdFor(norm);

@@ -180,6 +180,38 @@ public sealed class AdaptiveGradientClipperTests
         Assert.Equal(3.0, clipper.Threshold!.Value, 1e-12);
     }
 
+    [Theory]
+    [InlineData(AdaptiveClippingMethod.ZScore)]
+    [InlineData(AdaptiveClippingMethod.Quantile)]
+    public void Zero_gradients_carry_no_scale_so_a_frozen_start_does_not_clip_the_training_to_nothing(AdaptiveClippingMethod method)
+    {
+        // E.g. a frozen encoder or a masked loss for the first steps: every gradient exists but is zero.
+        using var scope = NewDisposeScope();
+        var parameters = Parameters();
+        var options = new AdaptiveClippingOptions { Method = method, WarmupSteps = 3 };
+        var clipper = new AdaptiveGradientClipper(parameters, options);
+        for (var step = 0; step < 10; step++)
+        {
+            Backward(parameters, 0);
+            Assert.Equal(0, clipper.Clip());
+        }
+
+        // The warm-up has not started: the first real norms are clipped at WarmupMaxNorm, not at a threshold of zero.
+        Backward(parameters, 0.5);
+        Assert.Equal(0.5, clipper.Clip(), 1e-12);
+        Assert.Equal(0.5, GlobalNorm(parameters), 1e-12);
+        Assert.Equal(options.WarmupMaxNorm, clipper.Threshold);
+        for (var step = 0; step < 5; step++)
+        {
+            Backward(parameters, 0.5);
+            clipper.Clip();
+        }
+
+        Assert.True(clipper.Threshold > 0, $"threshold {clipper.Threshold} after the warm-up on norms of 0.5");
+        Assert.Equal(0.5, GlobalNorm(parameters), 1e-12);
+        Assert.Equal(16, clipper.Steps);
+    }
+
     [Fact]
     public void Parameters_without_gradients_are_skipped_and_none_at_all_is_a_no_op()
     {
