@@ -74,7 +74,7 @@ public sealed class Corpus
                 return new Corpus($"{spec} generated codebase", "Codebase", generated, TrainingCodebase.References, options, Edited(generated, CleanEdits));
             case "dense":
                 var dense = TrainingCodebase.Parse(DenseTrainingCodebase.Generate(AnalyzerOverheadBenchmarks.MinimumFiles));
-                return new Corpus("dense generated codebase (all recurrent training code, all correct)", "Codebase", dense, TrainingCodebase.References, options, Edited(dense, DenseEdits));
+                return new Corpus("dense generated codebase (all recurrent training code, all correct)", "Codebase", dense, DenseTrainingCodebase.References, options, Edited(dense, DenseEdits));
         }
 
         var folders = spec.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Select(f => Path.TrimEndingDirectorySeparator(f)).ToArray();

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using Microsoft.CodeAnalysis;
 
 namespace GradientDiagnostics.Testing;
 
@@ -14,6 +15,13 @@ namespace GradientDiagnostics.Testing;
 public static partial class DenseTrainingCodebase
 {
     public const int FilesPerGroup = 8;
+
+    /// <summary>
+    /// The platform and TorchSharp, without GradientDiagnostics.Runtime: this codebase never uses the watch, like most
+    /// TorchSharp projects, so GD0010 (which speaks only where the runtime is referenced) registers nothing.
+    /// </summary>
+    public static ImmutableArray<MetadataReference> References { get; } = TrainingCodebase.References.RemoveAll(
+        reference => reference is PortableExecutableReference { FilePath: { } path } && Path.GetFileName(path) == "GradientDiagnostics.Runtime.dll");
 
     /// <summary>At least <paramref name="minimumFiles"/> files, rounded up to whole groups.</summary>
     public static ImmutableArray<(string Path, string Text)> Generate(int minimumFiles)

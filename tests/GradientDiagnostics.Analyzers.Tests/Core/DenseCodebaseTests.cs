@@ -19,7 +19,7 @@ public class DenseCodebaseTests
     [Fact]
     public async Task Every_rule_is_silent_on_the_dense_codebase_and_it_compiles()
     {
-        var compilation = TrainingCodebase.Compile("Dense", TrainingCodebase.Parse(Files));
+        var compilation = TrainingCodebase.Compile("Dense", TrainingCodebase.Parse(Files), DenseTrainingCodebase.References);
         var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(20).ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors));
 
@@ -58,7 +58,7 @@ public class DenseCodebaseTests
 
     private static async Task<HashSet<string>> FilesReporting(string id, IEnumerable<(string Path, string Text)> files)
     {
-        var compilation = TrainingCodebase.Compile("Dense", TrainingCodebase.Parse(files));
+        var compilation = TrainingCodebase.Compile("Dense", TrainingCodebase.Parse(files), DenseTrainingCodebase.References);
         Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
         var result = await AnalyzerRunner.RunAsync(compilation, AnalyzerCatalog.CreateAnalyzers());
         Assert.Empty(result.Failures);
