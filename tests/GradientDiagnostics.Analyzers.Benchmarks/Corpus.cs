@@ -94,7 +94,8 @@ public sealed class Corpus
             files.Add(CSharpSyntaxTree.ParseText(ImplicitUsings, parse, "GlobalUsings.g.cs"));
         }
 
-        var allReferences = TrainingCodebase.References.AddRange(references.SelectMany(ReferencesAt));
+        // A fetched project is compiled as it is built: without GradientDiagnostics.Runtime unless a --reference brings it.
+        var allReferences = TrainingCodebase.TorchSharpReferences.AddRange(references.SelectMany(ReferencesAt));
         var topLevel = files.Any(tree => tree.GetCompilationUnitRoot().Members.Any(member => member is GlobalStatementSyntax));
         options = options.WithOutputKind(topLevel ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary).WithAllowUnsafe(true);
         if (publicKey is not null)
@@ -147,7 +148,7 @@ public sealed class Corpus
         }
 
         // A restored project's output folder also holds TorchSharp and framework assemblies: those come from the corpus's own references.
-        var present = TrainingCodebase.References.OfType<PortableExecutableReference>().Select(r => Path.GetFileName(r.FilePath)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var present = TrainingCodebase.TorchSharpReferences.OfType<PortableExecutableReference>().Select(r => Path.GetFileName(r.FilePath)).ToHashSet(StringComparer.OrdinalIgnoreCase);
         return Directory.GetFiles(path, "*.dll")
             .Where(p => !present.Contains(Path.GetFileName(p)) && IsManagedAssembly(p))
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p));

@@ -20,8 +20,7 @@ public static partial class DenseTrainingCodebase
     /// The platform and TorchSharp, without GradientDiagnostics.Runtime: this codebase never uses the watch, like most
     /// TorchSharp projects, so GD0010 (which speaks only where the runtime is referenced) registers nothing.
     /// </summary>
-    public static ImmutableArray<MetadataReference> References { get; } = TrainingCodebase.References.RemoveAll(
-        reference => reference is PortableExecutableReference { FilePath: { } path } && Path.GetFileName(path) == "GradientDiagnostics.Runtime.dll");
+    public static ImmutableArray<MetadataReference> References => TrainingCodebase.TorchSharpReferences;
 
     /// <summary>At least <paramref name="minimumFiles"/> files, rounded up to whole groups.</summary>
     public static ImmutableArray<(string Path, string Text)> Generate(int minimumFiles)
