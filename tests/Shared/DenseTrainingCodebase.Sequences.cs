@@ -1,8 +1,84 @@
 namespace GradientDiagnostics.Testing;
 
-/// <summary>Variable-length sequences: an attention translator over a packed LSTM encoder, a packed bidirectional GRU classifier.</summary>
+/// <summary>
+/// Sequence-to-sequence and variable-length sequences: a GRU encoder-decoder with teacher forcing, an attention translator
+/// over a packed LSTM encoder, a packed bidirectional GRU classifier.
+/// </summary>
 public static partial class DenseTrainingCodebase
 {
+    private static string Seq2SeqTrainer(string ns, int k) => $$"""
+        using System;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+        using {{ns}}.Utilities;
+
+        namespace {{ns}}.Training;
+
+        /// <summary>GRU encoder, GRUCell decoder with teacher forcing; each batch starts from the encoder's final state.</summary>
+        public sealed class Seq2SeqTrainer{{k}}
+        {
+            private readonly GRU encoder;
+            private readonly GRUCell decoder;
+            private readonly Linear project;
+            private readonly optim.Optimizer optimizer;
+
+            public Seq2SeqTrainer{{k}}(long features = {{4 + k % 3}}, long hiddenSize = {{64 + 32 * (k % 2)}})
+            {
+                encoder = nn.GRU(features, hiddenSize, batchFirst: true);
+                decoder = nn.GRUCell(features, hiddenSize);
+                project = nn.Linear(hiddenSize, features);
+                RecurrentInit{{k}}.Apply(encoder, forgetBias: false);
+                RecurrentInit{{k}}.Apply(decoder, forgetBias: false);
+                var parameters = new System.Collections.Generic.List<Parameter>();
+                parameters.AddRange(encoder.parameters());
+                parameters.AddRange(decoder.parameters());
+                parameters.AddRange(project.parameters());
+                optimizer = optim.Adam(parameters, 1e-3);
+            }
+
+            public double TrainBatch(Tensor source, Tensor target, double teacherForcing = 0.5)
+            {
+                optimizer.zero_grad();
+                var (_, encoded) = encoder.call(source);
+                var h = encoded.select(0, -1);
+                var input = source.select(1, -1);
+                var loss = zeros(1);
+                for (long t = 0; t < target.shape[1]; t++)
+                {
+                    h = decoder.call(input, h);
+                    var prediction = project.call(h);
+                    loss = loss + nn.functional.mse_loss(prediction, target.select(1, t));
+                    input = Random.Shared.NextDouble() < teacherForcing ? target.select(1, t) : prediction;
+                }
+
+                loss.backward();
+                nn.utils.clip_grad_norm_(encoder.parameters(), {{F(1 + k % 3)}});
+                nn.utils.clip_grad_norm_(decoder.parameters(), {{F(1 + k % 3)}});
+                optimizer.step();
+                return loss.item<float>();
+            }
+
+            public double Fit(Func<int, (Tensor Source, Tensor Target)> batches, int count, int epochs)
+            {
+                var last = double.NaN;
+                for (var epoch = 0; epoch < epochs; epoch++)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        using var scope = NewDisposeScope();
+                        var (source, target) = batches(i);
+                        last = TrainBatch(source, target, teacherForcing: Math.Max(0, 0.5 - 0.05 * epoch));
+                    }
+
+                    TrainingLog{{k}}.Epoch(nameof(Seq2SeqTrainer{{k}}), epoch, last, double.NaN);
+                }
+
+                return last;
+            }
+        }
+        """;
+
     private static string Translator(string ns, int k) => $$"""
         using System;
         using System.Collections.Generic;
