@@ -12,8 +12,10 @@ public static class RuleIdentifiers
     public const string InvalidClipThreshold = "GD0007";
     public const string GradientsNeverCleared = "GD0008";
     public const string RetainGraphInTrainingLoop = "GD0009";
+    public const string ClipThresholdOutsideMeasuredNorms = "GD0011";
 
     public const string InvalidConfiguration = "GD1000";
+    public const string UnreadableCalibrationFile = "GD1001";
 }
 
 public static class RuleCategories

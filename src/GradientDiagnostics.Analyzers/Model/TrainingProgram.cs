@@ -40,6 +40,7 @@ internal sealed class TrainingProgram
         StateCarries = new StateCarries(this);
         ModuleUse = new ModuleUse(this);
         Initialization = new ModuleInitialization(this);
+        Calibration = new CalibratedModels(this);
     }
 
     public Compilation Compilation { get; }
@@ -58,6 +59,9 @@ internal sealed class TrainingProgram
 
     /// <summary>GD0003/GD0004: whether a recurrent module is explicitly initialised on every path that creates it.</summary>
     public ModuleInitialization Initialization { get; }
+
+    /// <summary>GD0001's fix and GD0011: the calibration-file entry of the model a step trains.</summary>
+    public CalibratedModels Calibration { get; }
 
     /// <summary>TorchSharp's types, resolved when a rule first needs them (by then the compiler has bound the references).</summary>
     public TorchSharpSymbols Symbols => symbols.Value;
