@@ -13,6 +13,9 @@ internal sealed class TorchSharpSymbols
 {
     private const string AssemblyName = "TorchSharp";
 
+    /// <summary>GradientDiagnostics' own runtime package, whose <c>AdaptiveGradientClipper</c> clips as <c>clip_grad_norm_</c> does.</summary>
+    public const string RuntimeAssemblyName = "GradientDiagnostics.Runtime";
+
     /// <summary>The name every backward() call is written with: what a text search for a training step looks for.</summary>
     public static readonly string[] BackwardNames = ["backward"];
 
@@ -37,6 +40,9 @@ internal sealed class TorchSharpSymbols
         RnnCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.RNNCell");
         LstmCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.LSTMCell");
         GruCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.GRUCell");
+        AdaptiveGradientClipper = compilation.SourceModule.ReferencedAssemblySymbols
+            .FirstOrDefault(referenced => referenced.Name == RuntimeAssemblyName)?
+            .GetTypeByMetadataName("GradientDiagnostics.AdaptiveGradientClipper");
 
         var recurrent = ImmutableHashSet.CreateBuilder<INamedTypeSymbol>(SymbolEqualityComparer.Default);
         foreach (var type in new[] { Rnn, Lstm, Gru, RnnCell, LstmCell, GruCell })
@@ -73,6 +79,9 @@ internal sealed class TorchSharpSymbols
     public INamedTypeSymbol? Optimizer { get; }
 
     public INamedTypeSymbol? Parameter { get; }
+
+    /// <summary><c>GradientDiagnostics.AdaptiveGradientClipper</c>, when the compilation references GradientDiagnostics.Runtime.</summary>
+    public INamedTypeSymbol? AdaptiveGradientClipper { get; }
 
     public INamedTypeSymbol? Rnn { get; }
 
@@ -162,6 +171,9 @@ internal sealed class TorchSharpSymbols
     /// <summary><c>torch.nn.utils.clip_grad_norm_</c> / <c>clip_grad_value_</c>.</summary>
     public bool IsClipGrad(IMethodSymbol method) =>
         (method.Name == "clip_grad_norm_" || method.Name == "clip_grad_value_") && IsExactly(method.ContainingType, NnUtils);
+
+    /// <summary><c>AdaptiveGradientClipper.Clip()</c>: clipping by the global norm at a threshold the clipper sets.</summary>
+    public bool IsAdaptiveClip(IMethodSymbol method) => method.Name == "Clip" && IsExactly(method.ContainingType, AdaptiveGradientClipper);
 
     /// <summary>Any <c>torch.nn.init.*</c> method.</summary>
     public bool IsNnInit(IMethodSymbol method) => IsExactly(method.ContainingType, NnInit);

@@ -18,11 +18,9 @@ public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyze
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.MissingGradientClipping);
 
-    private const string RuntimeAssembly = "GradientDiagnostics.Runtime";
-
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program)
     {
-        var adaptiveClipping = program.References(RuntimeAssembly);
+        var adaptiveClipping = program.References(TorchSharpSymbols.RuntimeAssemblyName);
         RegisterTrainingMethodAction(context, program, (block, method) =>
         {
             foreach (var step in method.Steps)

@@ -56,12 +56,12 @@ public class CalibrationFileReaderTests
         Assert.Empty(content.Problems);
         var recommended = Assert.Single(content.Entries, e => e.Model == "RecommendedModel");
         Assert.Equal((600L, 0.028213479, 0.18092, 0.7794112, 2.80001, 4.0995417, 0.779), (recommended.Steps, recommended.P10, recommended.P50, recommended.P90, recommended.P99, recommended.Max, recommended.RecommendedClipNorm));
-        Assert.Equal("p90 of the pre-clip global norm over 600 steps, gradient-calibration.json", recommended.Provenance);
+        Assert.Equal("p90 of 600 measured steps, gradient-calibration.json", recommended.Provenance);
         Assert.Equal("\"RecommendedModel\"", Written.Substring(recommended.ModelSpan.Start, recommended.ModelSpan.Length));
 
         // 0.445 is not RiskyModel's p90 rounded (the runtime counted exploding steps above the healthy ones): no quantile is claimed.
         var risky = Assert.Single(content.Entries, e => e.Model == "RiskyModel");
-        Assert.Equal("recommended from the pre-clip global norm over 600 steps, gradient-calibration.json", risky.Provenance);
+        Assert.Equal("recommended from 600 measured steps, gradient-calibration.json", risky.Provenance);
     }
 
     [Fact]

@@ -48,17 +48,17 @@ internal sealed class CalibrationEntry
     public string FileName => CalibrationSet.FileName(FilePath);
 
     /// <summary>
-    /// Where <see cref="RecommendedClipNorm"/> comes from, for the comment a fix writes next to it: the 0.9 quantile (the
-    /// runtime's rule, rounded to three significant digits) when it is the file's p90, else the runtime's fallback.
+    /// Where <see cref="RecommendedClipNorm"/> comes from, for the comment a fix writes next to it
+    /// (<c>p90 of 1,200 measured steps, gradient-calibration.json</c>): the 0.9 quantile (the runtime's rule, rounded to
+    /// three significant digits) when it is the file's p90; otherwise the runtime moved it (exploding steps count above
+    /// every healthy one) and the comment says only that the run recommends it.
     /// </summary>
-    public string Provenance
-    {
-        get
-        {
-            var basis = RecommendedClipNorm == RoundToThreeDigits(P90) ? "p90 of the pre-clip global norm" : "recommended from the pre-clip global norm";
-            return string.Format(CultureInfo.InvariantCulture, "{0} over {1} steps, {2}", basis, Steps, FileName);
-        }
-    }
+    public string Provenance => string.Format(
+        CultureInfo.InvariantCulture,
+        "{0} {1:N0} measured steps, {2}",
+        RecommendedClipNorm == RoundToThreeDigits(P90) ? "p90 of" : "recommended from",
+        Steps,
+        FileName);
 
     /// <summary>A measured figure as messages show it: three significant digits.</summary>
     public static string Format(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
