@@ -179,6 +179,27 @@ public class CalibratedClippingFixerTests
     }
 
     [Fact]
+    public async Task An_AdaptiveGradientClipper_between_backward_and_step_is_clipping_and_before_backward_is_not()
+    {
+        var clipped = new TorchSharpAnalyzerVerifier<MissingGradientClippingAnalyzer>.Test
+        {
+            TestCode = "using GradientDiagnostics;\n" + Trainer("            clipper.Clip();\n").Replace("        // one pass", "        var clipper = new AdaptiveGradientClipper(model.parameters());\n        // one pass", StringComparison.Ordinal),
+        };
+        clipped.TestState.AdditionalReferences.Add(Runtime);
+        await clipped.RunAsync();
+
+        // Clip() before backward() clips last iteration's gradients, already used: GD0006's, and the step is still unclipped.
+        var misplaced = new TorchSharpAnalyzerVerifier<IneffectiveClipPlacementAnalyzer>.Test
+        {
+            TestCode = "using GradientDiagnostics;\n" + Trainer("", "optimizer.step()")
+                .Replace("        // one pass", "        var clipper = new AdaptiveGradientClipper(model.parameters());\n        // one pass", StringComparison.Ordinal)
+                .Replace("            optimizer.zero_grad();\n", "            optimizer.zero_grad();\n            {|GD0006:clipper.Clip()|};\n", StringComparison.Ordinal),
+        };
+        misplaced.TestState.AdditionalReferences.Add(Runtime);
+        await misplaced.RunAsync();
+    }
+
+    [Fact]
     public async Task GD0011_replaces_a_threshold_far_below_the_measured_norms_and_notes_the_source()
     {
         var test = new ThresholdFix.Test
