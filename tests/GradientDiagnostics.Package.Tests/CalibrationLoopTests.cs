@@ -26,24 +26,7 @@ public class CalibrationLoopTests(PackedPackages package, ITestOutputHelper outp
 
         namespace UserCode;
 
-        public sealed class SequenceSum : nn.Module<Tensor, Tensor>
-        {
-            private readonly LSTM lstm;
-            private readonly Linear head;
-
-            public SequenceSum(int hidden) : base(nameof(SequenceSum))
-            {
-                lstm = nn.LSTM(1, hidden, batchFirst: true);
-                head = nn.Linear(hidden, 1);
-                RegisterComponents();
-            }
-
-            public override Tensor forward(Tensor input)
-            {
-                var (output, _, _) = lstm.call(input);
-                return head.call(output[.., -1]);
-            }
-        }
+        {{UserPrograms.SequenceSumModel}}
 
         public static class Training
         {
