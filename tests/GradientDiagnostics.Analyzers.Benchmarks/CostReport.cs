@@ -17,7 +17,7 @@ public static class CostReport
 {
     private const int WarmUpRounds = 6;
 
-    public static async Task RunAsync(ImmutableArray<SyntaxTree> trees, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, bool concurrent)
+    public static async Task RunAsync(ImmutableArray<SyntaxTree> trees, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, bool concurrent, AnalyzerOptions options)
     {
         var emits = new List<double>();
         var shares = arms.Select(_ => new Dictionary<string, List<double>>()).ToList();
@@ -36,7 +36,7 @@ public static class CostReport
 
             foreach (var arm in order)
             {
-                var (times, found) = await AnalyzeAsync(trees, arms[arm].Analyzers, concurrent);
+                var (times, found) = await AnalyzeAsync(trees, arms[arm].Analyzers, concurrent, options);
                 var total = times.Values.Sum();
                 line += string.Create(CultureInfo.InvariantCulture, $"; {arms[arm].Name} {total:F0} ms ({100 * total / emit:F1}%)");
                 if (round < 0)
@@ -102,13 +102,13 @@ public static class CostReport
     }
 
     private static async Task<(Dictionary<string, double> Times, IEnumerable<string> Diagnostics)> AnalyzeAsync(
-        ImmutableArray<SyntaxTree> trees, ImmutableArray<DiagnosticAnalyzer> analyzers, bool concurrent)
+        ImmutableArray<SyntaxTree> trees, ImmutableArray<DiagnosticAnalyzer> analyzers, bool concurrent, AnalyzerOptions options)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var analysis = TrainingCodebase.Compile("Codebase", trees).WithAnalyzers(
             analyzers,
-            new CompilationWithAnalyzersOptions(new AnalyzerOptions([]), onAnalyzerException: null, concurrentAnalysis: concurrent, logAnalyzerExecutionTime: true));
+            new CompilationWithAnalyzersOptions(options, onAnalyzerException: null, concurrentAnalysis: concurrent, logAnalyzerExecutionTime: true));
         var diagnostics = await analysis.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
         var times = new Dictionary<string, double>();
         foreach (var analyzer in analyzers)

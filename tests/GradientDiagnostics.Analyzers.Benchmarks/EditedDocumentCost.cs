@@ -18,7 +18,7 @@ public static class EditedDocumentCost
 {
     private static readonly string[] EditedKinds = ["SequenceTrainer", "StatefulTrainer", "SequenceModel", "UnrolledCellModel", "FeedForwardModel", "TrainingUtilities"];
 
-    public static async Task RunAsync(ImmutableArray<SyntaxTree> trees, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds)
+    public static async Task RunAsync(ImmutableArray<SyntaxTree> trees, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, AnalyzerOptions analyzerOptions)
     {
         var project = TrainingCodebase.Compile("Codebase", trees);
         project.GetDiagnostics();
@@ -26,7 +26,7 @@ public static class EditedDocumentCost
         // The IDE has analysed the project once before the user starts typing.
         foreach (var (_, analyzers) in arms)
         {
-            await project.WithAnalyzers(analyzers, Options).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+            await project.WithAnalyzers(analyzers, Options(analyzerOptions)).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
         }
 
         var edited = EditedKinds
@@ -56,7 +56,7 @@ public static class EditedDocumentCost
                 var values = new List<double> { compiler };
                 foreach (var (name, analyzers) in arms)
                 {
-                    var (wall, exec) = await AnalyzeMillisecondsAsync(project, tree, Edit(tree, round, name), analyzers);
+                    var (wall, exec) = await AnalyzeMillisecondsAsync(project, tree, Edit(tree, round, name), analyzers, analyzerOptions);
                     values.Add(wall - compiler);
                     values.Add(exec);
                 }
@@ -96,10 +96,10 @@ public static class EditedDocumentCost
         return watch.Elapsed.TotalMilliseconds;
     }
 
-    private static async Task<(double Wall, double Exec)> AnalyzeMillisecondsAsync(Compilation project, SyntaxTree original, SyntaxTree changed, ImmutableArray<DiagnosticAnalyzer> analyzers)
+    private static async Task<(double Wall, double Exec)> AnalyzeMillisecondsAsync(Compilation project, SyntaxTree original, SyntaxTree changed, ImmutableArray<DiagnosticAnalyzer> analyzers, AnalyzerOptions analyzerOptions)
     {
         var compilation = project.ReplaceSyntaxTree(original, changed);
-        var analysis = compilation.WithAnalyzers(analyzers, Options);
+        var analysis = compilation.WithAnalyzers(analyzers, Options(analyzerOptions));
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var watch = Stopwatch.StartNew();
@@ -117,6 +117,6 @@ public static class EditedDocumentCost
         return (wall, exec);
     }
 
-    private static CompilationWithAnalyzersOptions Options { get; } =
-        new(new AnalyzerOptions([]), onAnalyzerException: null, concurrentAnalysis: true, logAnalyzerExecutionTime: true);
+    private static CompilationWithAnalyzersOptions Options(AnalyzerOptions analyzerOptions) =>
+        new(analyzerOptions, onAnalyzerException: null, concurrentAnalysis: true, logAnalyzerExecutionTime: true);
 }

@@ -12,9 +12,10 @@ using Microsoft.CodeAnalysis.Diagnostics;
 //    each analyzer alone, on the whole codebase and on its non-recurrent files.
 // 3. The same pair (plus emit) under BenchmarkDotNet. Arguments: --rounds N (default 5), --skip-benchmarkdotnet;
 //    anything else goes to BenchmarkDotNet.
-// --cost [--rounds N] [--concurrent] [--corpus clean|mixed] [--baseline <dll>] instead runs only the cost measure
-// on the clean corpus (per-analyzer execution time as a share of emit time, and the re-analysis of one edited document),
-// with another build of the analyzers (--baseline) measured in the same rounds, and exits.
+// --cost [--rounds N] [--concurrent] [--corpus clean|mixed] [--baseline <dll>] [--calibration] instead runs only the
+// issue's cost measure on the clean corpus (per-analyzer execution time as a share of emit time, and the re-analysis of
+// one edited document), with another build of the analyzers (--baseline) measured in the same rounds, and exits;
+// --calibration gives every arm a gradient-calibration.json with an entry for each model type of the corpus.
 // --write-project <dir> [--analyzer <dll>] [--corpus clean|mixed] instead writes the codebase as an SDK project for a real
 // `dotnet build` (README, "Real build (ReportAnalyzer)") and exits.
 var clean = args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() is not "mixed";
@@ -40,7 +41,7 @@ if (writeProject is not null)
 
 var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).DefaultIfEmpty(5).First();
 var skipBenchmarkDotNet = args.Contains("--skip-benchmarkdotnet");
-string[] ownOptions = ["--skip-benchmarkdotnet", "--cost", "--concurrent"];
+string[] ownOptions = ["--skip-benchmarkdotnet", "--cost", "--concurrent", "--calibration"];
 string[] ownValues = ["--rounds", "--corpus", "--baseline"];
 var benchmarkArgs = args.Where((a, i) => !ownOptions.Contains(a) && !ownValues.Contains(a) && (i == 0 || !ownValues.Contains(args[i - 1]))).ToArray();
 
@@ -55,8 +56,15 @@ if (args.Contains("--cost"))
         arms.Add(("baseline", BaselineAnalyzers.Load(baseline)));
     }
 
-    await CostReport.RunAsync(corpus, arms, rounds, args.Contains("--concurrent"));
-    await EditedDocumentCost.RunAsync(corpus, arms, rounds);
+    var options = CalibrationInput.None;
+    if (args.Contains("--calibration"))
+    {
+        options = CalibrationInput.For(corpus, out var entries);
+        Console.WriteLine($"Every arm reads {CalibrationFiles.Name} with {entries} entries, one per module type of the corpus");
+    }
+
+    await CostReport.RunAsync(corpus, arms, rounds, args.Contains("--concurrent"), options);
+    await EditedDocumentCost.RunAsync(corpus, arms, rounds, options);
     return 0;
 }
 
