@@ -67,10 +67,26 @@ internal static class UserPrograms
                         var norms = string.Join(' ', profile.Norms.Select(n => n.ToString("G4", CultureInfo.InvariantCulture)));
                         Console.WriteLine($"step {step} profile {profile.Module}: {norms}");
                     }
+
+                    if (report.Unprofiled.Count > 0)
+                    {
+                        Console.WriteLine($"step {step} unprofiled: {string.Join(", ", report.Unprofiled)}");
+                    }
                 }
             }
         }
         """;
+
+    /// <summary>The LSTM invocation of <see cref="Training"/>, which TorchSharp runs with the module's hooks.</summary>
+    public const string LstmCall = "lstm.call(input)";
+
+    /// <summary>The LSTM invocation of <see cref="ForwardTraining"/>, which bypasses the hooks, as much public TorchSharp code does.</summary>
+    public const string LstmForward = "lstm.forward(input)";
+
+    /// <summary><see cref="Training"/> with the model invoking its LSTM through <c>forward</c> instead of <c>call</c>.</summary>
+    public static readonly string ForwardTraining = Training.Contains(LstmCall, StringComparison.Ordinal)
+        ? Training.Replace(LstmCall, LstmForward, StringComparison.Ordinal)
+        : throw new InvalidOperationException($"The training code no longer says {LstmCall}");
 
     public static readonly string Main = $"UserCode.Training.Run({Steps}, {SequenceLength});\n";
 

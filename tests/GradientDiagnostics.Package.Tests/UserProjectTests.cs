@@ -129,6 +129,33 @@ public partial class UserProjectTests(PackedPackages package)
         Assert.Contains($"spans {UserPrograms.Steps} gradient.record", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_model_that_invokes_its_LSTM_with_forward_gets_GD0010_at_build_time_and_a_non_empty_Unprofiled_when_trained()
+    {
+        var program = Workspace.BuiltProgram("ForwardApp");
+
+        Assert.True(File.Exists(Workspace.ForwardAppSarif), $"ForwardApp's build wrote no SARIF log:\n{Workspace.BuildOutput}");
+        var sarif = SarifLog.Load(Workspace.ForwardAppSarif);
+        var forwardLine = UserPrograms.ForwardTraining.Split('\n').ToList().FindIndex(line => line.Contains(UserPrograms.LstmForward, StringComparison.Ordinal)) + 1;
+        var reported = Assert.Single(sarif.Results, r => r.RuleId == "GD0010");
+        Assert.Equal("note", reported.Level);
+        Assert.Contains("'lstm' is invoked with forward(...)", reported.Message, StringComparison.Ordinal);
+        var location = Assert.Single(reported.Locations);
+        Assert.EndsWith("/ForwardApp/Training.cs", location.Uri, StringComparison.Ordinal);
+        Assert.Equal(forwardLine, location.StartLine);
+        Assert.Contains(sarif.Rules, rule => rule.Id == "GD0010" && rule.HelpUri == ShippedRules.HelpLink("GD0010"));
+
+        var (exitCode, output) = UserWorkspace.Run(program);
+
+        Assert.True(exitCode == 0, $"The program failed (exit code {exitCode}):\n{output}");
+        Assert.DoesNotMatch(ProfileLine(), output);
+        var unprofiled = Regex.Matches(output, @"(?m)^step (?<step>\d+) unprofiled: (?<modules>.+?)\r?$").ToList();
+        Assert.True(
+            unprofiled.Select(m => int.Parse(m.Groups["step"].Value, CultureInfo.InvariantCulture)).SequenceEqual(Enumerable.Range(1, UserPrograms.Steps)),
+            $"Expected the LSTM listed as unprofiled at every step 1..{UserPrograms.Steps}:\n{output}");
+        Assert.All(unprofiled, m => Assert.Equal("lstm", m.Groups["modules"].Value));
+    }
+
     /// <summary>The build log's warnings with <paramref name="code"/>: the project each is reported against, and its text.</summary>
     private List<(string Project, string Text)> BuildWarnings(string code) =>
         Regex.Matches(Workspace.BuildOutput, $@"(?m)^\s*(?<project>\S+\.csproj)(?:\(\d+,\d+\))? : warning {code}: (?<text>.+?)(?: \[\S+\])?\r?$")

@@ -13,6 +13,7 @@ namespace GradientDiagnostics.Package.Tests;
 /// <item><c>CompatOffApp</c>: CpuApp with the build step turned off and TorchSharpNative.EnsureLoaded first.</item>
 /// <item><c>NoLibTorchApp</c>: TorchSharp without any LibTorch package, EnsureLoaded first; <c>NoLibTorchQuietApp</c> the same with GDN001 in NoWarn.</item>
 /// <item><c>SdkApp</c>: CpuApp with the OpenTelemetry SDK (a newer one than the package was built with) and the in-memory exporter.</item>
+/// <item><c>ForwardApp</c>: CpuApp with the analyzer package and a model that invokes its LSTM with <c>forward()</c>, built with a SARIF log (<see cref="ForwardAppSarif"/>).</item>
 /// <item>one project per runnable code block of the documentation (<see cref="DocSnippets"/>).</item>
 /// </list>
 /// </summary>
@@ -22,6 +23,7 @@ public sealed class UserWorkspace : IDisposable
     public const string LibTorchVersion = ScratchProject.LibTorchVersion;
     public const string OpenTelemetrySdkVersion = "1.21.0";
     private const string Configuration = "Debug";
+    private const string SarifFileName = "build.sarif";
     private const string TargetFramework = "net10.0";
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
 
@@ -44,6 +46,12 @@ public sealed class UserWorkspace : IDisposable
         AddProject("NoLibTorchApp", [torchSharp, runtime], UserPrograms.CheckedMain, UserPrograms.Training);
         AddProject("NoLibTorchQuietApp", [torchSharp, runtime], UserPrograms.CheckedMain, UserPrograms.Training, properties: "<NoWarn>$(NoWarn);GDN001</NoWarn>");
         AddProject("SdkApp", [torchSharpCpu, runtime, new DocPackage("OpenTelemetry.Exporter.InMemory", OpenTelemetrySdkVersion)], UserPrograms.SdkMain, UserPrograms.Training);
+        AddProject(
+            "ForwardApp",
+            [torchSharpCpu, runtime, new DocPackage(PackedPackages.AnalyzerId, package.Version)],
+            UserPrograms.Main,
+            UserPrograms.ForwardTraining,
+            properties: $"<ErrorLog>$(MSBuildProjectDirectory)/{SarifFileName},version=2.1</ErrorLog>");
 
         Snippets = DocSnippets.Runnable();
         foreach (var snippet in Snippets)
@@ -72,6 +80,9 @@ public sealed class UserWorkspace : IDisposable
 
     /// <summary><c>dotnet publish CpuApp</c> into <see cref="PublishFolder"/>, once, after the build.</summary>
     public (int ExitCode, string Output) Publish => publish.Value;
+
+    /// <summary>The compiler's SARIF log of ForwardApp's build.</summary>
+    public string ForwardAppSarif => Path.Combine(Directory, "ForwardApp", SarifFileName);
 
     public string ProjectFile(string project) => Path.Combine(Directory, project, project + ".csproj");
 

@@ -14,9 +14,17 @@ public static class TorchSharpReferences
 
     public static MetadataReference TorchSharp { get; } = MetadataReference.CreateFromFile(typeof(global::TorchSharp.torch).Assembly.Location);
 
+    /// <summary>GradientDiagnostics.Runtime, which a watched project references (GD0010 speaks only there).</summary>
+    public static MetadataReference Runtime { get; } = MetadataReference.CreateFromFile(typeof(global::GradientDiagnostics.GradientWatch).Assembly.Location);
+
     public static void AddTo(SolutionState state)
     {
         state.AdditionalReferences.Add(TorchSharp);
+    }
+
+    public static void AddRuntimeTo(SolutionState state)
+    {
+        state.AdditionalReferences.Add(Runtime);
     }
 }
 

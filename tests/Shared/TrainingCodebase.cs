@@ -49,9 +49,13 @@ public static class TrainingCodebase
 
     public static CSharpParseOptions ParseOptions { get; } = new(LanguageVersion.CSharp12);
 
-    /// <summary>The running .NET's platform assemblies plus TorchSharp: enough to bind the generated code without errors.</summary>
+    /// <summary>
+    /// The running .NET's platform assemblies plus TorchSharp, enough to bind the generated code without errors, and
+    /// GradientDiagnostics.Runtime: the codebase is a project with the watch's package, where every rule (GD0010 too) runs.
+    /// </summary>
     public static ImmutableArray<MetadataReference> References { get; } = PlatformReferences()
-        .Add(MetadataReference.CreateFromFile(typeof(TorchSharp.torch).Assembly.Location));
+        .Add(MetadataReference.CreateFromFile(typeof(TorchSharp.torch).Assembly.Location))
+        .Add(MetadataReference.CreateFromFile(typeof(GradientDiagnostics.GradientWatch).Assembly.Location));
 
     public static CSharpCompilation Compile(string assemblyName, IEnumerable<SyntaxTree> trees, IEnumerable<MetadataReference>? references = null) =>
         CSharpCompilation.Create(

@@ -15,6 +15,27 @@ public static class TrainingModels
 
         """;
 
+    /// <summary>A training loop that watches a model class named <c>Tagger</c> (needs <c>using GradientDiagnostics;</c> and the runtime referenced).</summary>
+    public const string WatchedTaggerTraining = """
+
+        static class Training
+        {
+            public static void Run(Tagger model, IEnumerable<(Tensor X, Tensor Y)> batches)
+            {
+                var optimizer = optim.Adam(model.parameters());
+                using var watch = GradientWatch.Attach(model);
+                var step = 0;
+                foreach (var (x, y) in batches)
+                {
+                    optimizer.zero_grad();
+                    nn.functional.mse_loss(model.call(x), y).backward();
+                    watch.Record(++step);
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
     /// <summary>LSTM sequence-to-one regressor (the adding problem).</summary>
     public const string Seq2One = """
 

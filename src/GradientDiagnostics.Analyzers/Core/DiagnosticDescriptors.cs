@@ -81,6 +81,14 @@ public static class DiagnosticDescriptors
         DiagnosticSeverity.Warning,
         "retain_graph keeps the graph after backward(). In a loop that carries state, every later backward() runs through all retained graphs: memory and time grow per iteration and the gradient runs through the whole history.");
 
+    public static readonly DiagnosticDescriptor UnprofiledRecurrentModuleCall = Create(
+        RuleIdentifiers.UnprofiledRecurrentModuleCall,
+        "Invoke recurrent modules so that the gradient watch can profile them",
+        "'{0}' is {1}: TorchSharp runs no module hooks for it, so the GradientWatch cannot profile the module; {2}",
+        RuleCategories.Instrumentation,
+        DiagnosticSeverity.Info,
+        "GradientWatch profiles a recurrent module (gradient per timestep, memory horizon) through module hooks, which TorchSharp runs only when the module is invoked as module.call(tensor, ...). A call of forward(...) or of the PackedSequence overload of call bypasses them, and the watch then lists the module in GradientStepReport.Unprofiled. Invoke it with call(...); for packed input, pass the PackedSequence through watch.TrackInput(packed, \"<module name>\") and give the module what that returns.");
+
     /// <summary>Warning by default (a threshold below the measured p10); reported as Info for one above the measured max.</summary>
     public static readonly DiagnosticDescriptor ClipThresholdOutsideMeasuredNorms = Create(
         RuleIdentifiers.ClipThresholdOutsideMeasuredNorms,

@@ -34,6 +34,16 @@ internal enum StateShape
     NullableTuple,
 }
 
+/// <summary>GD0010: why the watch cannot profile a recurrent module call, which decides the fix.</summary>
+internal enum UnprofiledCall
+{
+    /// <summary><c>module.forward(…)</c>: the anchor is the <c>forward</c> name, which becomes <c>call</c>.</summary>
+    Forward,
+
+    /// <summary><c>module.call(packed, …)</c>: the anchor is the packed argument, which is wrapped in <c>watch.TrackInput(packed, "name")</c>.</summary>
+    UntrackedPackedInput,
+}
+
 /// <summary>A carried state as the fixer receives it: the shape of the carrier and, for a tuple, its arity.</summary>
 internal readonly struct CarrierShape
 {
@@ -76,6 +86,9 @@ internal static class DiagnosticProperties
     /// <summary>GD0002: the carriers (the places that hold the state) follow the anchor, one location each.</summary>
     public const int FirstCarrierLocation = 1;
 
+    /// <summary>GD0010: the <c>forward</c> name to rename, or the packed argument to wrap; absent when no fix compiles or no single watch is in scope.</summary>
+    public const int UnprofiledCallAnchorLocation = 0;
+
     /// <summary>
     /// GD0001, GD0011: the max norm the fix writes, as a C# double literal: the calibration file's <c>recommendedClipNorm</c>
     /// for the model, else (GD0001) <c>gradient_diagnostics.default_clip_norm</c>.
@@ -99,6 +112,18 @@ internal static class DiagnosticProperties
 
     /// <summary>GD0002: how many detach targets follow the carriers.</summary>
     public const string DetachTargetCount = "DetachTargetCount";
+
+    /// <summary>GD0010: an <see cref="UnprofiledCall"/>.</summary>
+    public const string UnprofiledCallKind = "UnprofiledCall";
+
+    /// <summary>GD0010 (packed input): the simple name of the one watch in scope.</summary>
+    public const string Watch = "Watch";
+
+    /// <summary>GD0010 (packed input): true when the watch is declared nullable, so the fix reads <c>watch?.TrackInput(p, "name") ?? p</c>.</summary>
+    public const string WatchMayBeNull = "WatchMayBeNull";
+
+    /// <summary>GD0010 (packed input): the profile name <c>TrackInput</c> is given (the module's registered name).</summary>
+    public const string ProfileName = "ProfileName";
 
     private const string CarrierShapePrefix = "CarrierShape.";
     private const string CarrierArityPrefix = "CarrierArity.";
@@ -135,6 +160,16 @@ internal static class DiagnosticProperties
             .SetItem(DetachTargetCount, (index + 1).ToString(CultureInfo.InvariantCulture))
             .SetItem(DetachTargetMayBeNullPrefix + index.ToString(CultureInfo.InvariantCulture), mayBeNull ? bool.TrueString : bool.FalseString);
 
+    public static ImmutableDictionary<string, string?> WithUnprofiledCall(this ImmutableDictionary<string, string?> properties, UnprofiledCall kind) =>
+        properties.SetItem(UnprofiledCallKind, kind.ToString());
+
+    /// <summary>The watch the GD0010 fix tracks a packed input with, and the profile name.</summary>
+    public static ImmutableDictionary<string, string?> WithTracking(this ImmutableDictionary<string, string?> properties, string watch, bool watchMayBeNull, string profileName) =>
+        properties
+            .SetItem(Watch, watch)
+            .SetItem(WatchMayBeNull, watchMayBeNull ? bool.TrueString : bool.FalseString)
+            .SetItem(ProfileName, profileName);
+
     public static string? ReadMaxNorm(IReadOnlyDictionary<string, string?> properties) =>
         properties.TryGetValue(MaxNorm, out var value) ? value : null;
 
@@ -153,6 +188,15 @@ internal static class DiagnosticProperties
 
     public static bool ReadDetachTargetMayBeNull(IReadOnlyDictionary<string, string?> properties, int index) =>
         properties.TryGetValue(DetachTargetMayBeNullPrefix + index.ToString(CultureInfo.InvariantCulture), out var value) && value == bool.TrueString;
+
+    public static UnprofiledCall? ReadUnprofiledCall(IReadOnlyDictionary<string, string?> properties) =>
+        properties.TryGetValue(UnprofiledCallKind, out var value) && Enum.TryParse<UnprofiledCall>(value, out var kind) ? kind : null;
+
+    /// <summary>The watch, whether it may be null, and the profile name; null when the analyzer found no single watch to track with.</summary>
+    public static (string Watch, bool WatchMayBeNull, string ProfileName)? ReadTracking(IReadOnlyDictionary<string, string?> properties) =>
+        properties.TryGetValue(Watch, out var watch) && watch is { Length: > 0 } && properties.TryGetValue(ProfileName, out var name) && name is not null
+            ? (watch, properties.TryGetValue(WatchMayBeNull, out var mayBeNull) && mayBeNull == bool.TrueString, name)
+            : null;
 
     public static CarrierShape? ReadCarrier(IReadOnlyDictionary<string, string?> properties, int index)
     {

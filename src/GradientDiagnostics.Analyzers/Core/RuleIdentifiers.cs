@@ -12,6 +12,7 @@ public static class RuleIdentifiers
     public const string InvalidClipThreshold = "GD0007";
     public const string GradientsNeverCleared = "GD0008";
     public const string RetainGraphInTrainingLoop = "GD0009";
+    public const string UnprofiledRecurrentModuleCall = "GD0010";
     public const string ClipThresholdOutsideMeasuredNorms = "GD0011";
 
     public const string InvalidConfiguration = "GD1000";
@@ -24,4 +25,5 @@ public static class RuleCategories
     public const string Initialization = "Initialization";
     public const string Design = "Design";
     public const string Configuration = "Configuration";
+    public const string Instrumentation = "Instrumentation";
 }

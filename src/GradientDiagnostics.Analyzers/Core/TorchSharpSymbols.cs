@@ -13,9 +13,6 @@ internal sealed class TorchSharpSymbols
 {
     private const string AssemblyName = "TorchSharp";
 
-    /// <summary>GradientDiagnostics' own runtime package, whose <c>AdaptiveGradientClipper</c> clips as <c>clip_grad_norm_</c> does.</summary>
-    public const string RuntimeAssemblyName = "GradientDiagnostics.Runtime";
-
     /// <summary>The name every backward() call is written with: what a text search for a training step looks for.</summary>
     public static readonly string[] BackwardNames = ["backward"];
 
@@ -40,8 +37,10 @@ internal sealed class TorchSharpSymbols
         RnnCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.RNNCell");
         LstmCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.LSTMCell");
         GruCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.GRUCell");
+        RnnUtils = assembly.GetTypeByMetadataName("TorchSharp.torch+nn+utils+rnn");
+        PackedSequence = RnnUtils?.GetTypeMembers("PackedSequence").FirstOrDefault();
         AdaptiveGradientClipper = compilation.SourceModule.ReferencedAssemblySymbols
-            .FirstOrDefault(referenced => referenced.Name == RuntimeAssemblyName)?
+            .FirstOrDefault(referenced => referenced.Name == WatchCoverage.RuntimeAssemblyName)?
             .GetTypeByMetadataName("GradientDiagnostics.AdaptiveGradientClipper");
 
         var recurrent = ImmutableHashSet.CreateBuilder<INamedTypeSymbol>(SymbolEqualityComparer.Default);
@@ -95,6 +94,12 @@ internal sealed class TorchSharpSymbols
 
     public INamedTypeSymbol? GruCell { get; }
 
+    /// <summary><c>TorchSharp.torch.nn.utils.rnn</c>: packing and padding of variable-length sequences.</summary>
+    public INamedTypeSymbol? RnnUtils { get; }
+
+    /// <summary><c>TorchSharp.torch.nn.utils.rnn.PackedSequence</c>.</summary>
+    public INamedTypeSymbol? PackedSequence { get; }
+
     /// <summary>RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell.</summary>
     public ImmutableHashSet<INamedTypeSymbol> RecurrentModuleTypes { get; }
 
@@ -142,6 +147,17 @@ internal sealed class TorchSharpSymbols
 
         return false;
     }
+
+    /// <summary>
+    /// <c>nn.RNN</c>, <c>nn.LSTM</c> and <c>nn.GRU</c>: the recurrent modules that run a whole sequence per call (not the
+    /// cells), and the ones GradientDiagnostics.Runtime's watch hooks. TorchSharp seals all three.
+    /// </summary>
+    public bool IsRecurrentLayer(ITypeSymbol? type) => IsExactly(type, Rnn) || IsExactly(type, Lstm) || IsExactly(type, Gru);
+
+    public bool IsPackedSequence(ITypeSymbol? type) => IsExactly(type, PackedSequence);
+
+    /// <summary><c>pack_padded_sequence</c>, <c>pack_sequence</c>, …: a static method of <c>nn.utils.rnn</c> that builds a <c>PackedSequence</c>.</summary>
+    public bool IsPacking(IMethodSymbol method) => method.IsStatic && IsExactly(method.ContainingType, RnnUtils) && IsPackedSequence(method.ReturnType);
 
     public bool IsVanillaRecurrentModule(ITypeSymbol? type) => IsExactly(type, Rnn) || IsExactly(type, RnnCell);
 

@@ -40,6 +40,8 @@ internal sealed class TrainingProgram
         StateCarries = new StateCarries(this);
         ModuleUse = new ModuleUse(this);
         Initialization = new ModuleInitialization(this);
+        Paths = new TrainingPaths(this);
+        Coverage = new WatchCoverage(this);
         Calibration = new CalibratedModels(this);
     }
 
@@ -60,6 +62,11 @@ internal sealed class TrainingProgram
     /// <summary>GD0003/GD0004: whether a recurrent module is explicitly initialised on every path that creates it.</summary>
     public ModuleInitialization Initialization { get; }
 
+    /// <summary>Whether code runs while a model trains (not under no_grad; in a training body, a module's forward, or what training calls).</summary>
+    public TrainingPaths Paths { get; }
+
+    /// <summary>GD0010: what the runtime watch can see (its type, packed-input origins, watches in scope, profile names).</summary>
+    public WatchCoverage Coverage { get; }
     /// <summary>GD0001's fix and GD0011: the calibration-file entry of the model a step trains.</summary>
     public CalibratedModels Calibration { get; }
 

@@ -84,6 +84,40 @@ internal static class OperationExtensions
         }
     }
 
+    /// <summary>
+    /// The resources disposed after the operation runs, innermost first: those of the <c>using (…)</c> statements whose body
+    /// holds it and of the <c>using var</c> declarations before it in the blocks around it. Lambdas and local functions are
+    /// looked through: code in them usually runs where they are written (<c>Select</c>, a local helper).
+    /// </summary>
+    public static IEnumerable<IOperation> EnclosingUsingResources(this IOperation operation)
+    {
+        var child = operation;
+        for (var current = operation.Parent; current is not null; child = current, current = current.Parent)
+        {
+            switch (current)
+            {
+                case IUsingOperation @using when @using.Body == child:
+                    yield return @using.Resources;
+                    break;
+                case IBlockOperation block:
+                    foreach (var statement in block.Operations)
+                    {
+                        if (statement == child)
+                        {
+                            break;
+                        }
+
+                        if (statement is IUsingDeclarationOperation declaration)
+                        {
+                            yield return declaration.DeclarationGroup;
+                        }
+                    }
+
+                    break;
+            }
+        }
+    }
+
     /// <summary>True when <paramref name="inner"/>'s syntax lies within <paramref name="outer"/>'s.</summary>
     public static bool Contains(this IOperation outer, IOperation inner) =>
         outer.Syntax.SyntaxTree == inner.Syntax.SyntaxTree && outer.Syntax.Span.Contains(inner.Syntax.Span);
@@ -114,6 +148,24 @@ internal static class OperationExtensions
     {
         var element = field.CorrespondingTupleField ?? field;
         return element.Name.StartsWith("Item", System.StringComparison.Ordinal) && int.TryParse(element.Name.Substring(4), out var n) ? n - 1 : -1;
+    }
+
+    /// <summary>The instance an invocation is made on, through a conditional access (<c>lstm?.forward(x)</c> gives <c>lstm</c>); null for a static call.</summary>
+    public static IOperation? Receiver(this IInvocationOperation invocation)
+    {
+        var receiver = invocation.Instance?.WithoutConversions();
+        if (receiver is IConditionalAccessInstanceOperation)
+        {
+            for (var current = invocation.Parent; current is not null; current = current.Parent)
+            {
+                if (current is IConditionalAccessOperation conditional)
+                {
+                    return conditional.Operation.WithoutConversions();
+                }
+            }
+        }
+
+        return receiver;
     }
 
     /// <summary>The invocations within an operation (itself included), in tree order.</summary>

@@ -20,7 +20,7 @@ public sealed class MissingGradientClippingAnalyzer : GradientDiagnosticsAnalyze
 
     private protected override void Register(CompilationStartAnalysisContext context, TrainingProgram program)
     {
-        var adaptiveClipping = program.References(TorchSharpSymbols.RuntimeAssemblyName);
+        var adaptiveClipping = program.References(WatchCoverage.RuntimeAssemblyName);
         RegisterTrainingMethodAction(context, program, (block, method) =>
         {
             foreach (var step in method.Steps)

@@ -252,7 +252,7 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
     public sealed class CorpusFixture
     {
         public static readonly ImmutableArray<string> Rules = ImmutableArray.Create(
-            "GD0001", "GD0002", "GD0003", "GD0004", "GD0005", "GD0006", "GD0007", "GD0008", "GD0009");
+            "GD0001", "GD0002", "GD0003", "GD0004", "GD0005", "GD0006", "GD0007", "GD0008", "GD0009", "GD0010");
 
         private static readonly ImmutableHashSet<string> LineFlexibleRules = ImmutableHashSet.Create("GD0001", "GD0002", "GD0008");
 
@@ -270,7 +270,14 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
             TorchSharpReferences.Net80.ResolveAsync(LanguageNames.CSharp, CancellationToken.None).GetAwaiter().GetResult()
                 .Add(TorchSharpReferences.TorchSharp));
 
-        private static ImmutableArray<MetadataReference> References => LazyReferences.Value;
+        /// <summary>
+        /// A program that uses the watch (<c>using GradientDiagnostics;</c>) is a project with the runtime package, where
+        /// GD0010 speaks; every other program is compiled without it, as a project that never installed it.
+        /// </summary>
+        private static ImmutableArray<MetadataReference> ReferencesFor(SyntaxTree tree) =>
+            tree.GetCompilationUnitRoot().Usings.Any(u => u.Name?.ToString() == "GradientDiagnostics")
+                ? LazyReferences.Value.Add(TorchSharpReferences.Runtime)
+                : LazyReferences.Value;
 
         private static readonly ImmutableArray<DiagnosticAnalyzer> Analyzers = typeof(GradientDiagnosticsAnalyzer).Assembly.GetTypes()
             .Where(t => !t.IsAbstract && typeof(DiagnosticAnalyzer).IsAssignableFrom(t) && t.IsDefined(typeof(DiagnosticAnalyzerAttribute), inherit: false))
@@ -311,7 +318,7 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
         public static CSharpCompilation Compile(string path, string text)
         {
             var tree = CSharpSyntaxTree.ParseText(text, ParseOptions, path);
-            return CSharpCompilation.Create(Path.GetFileNameWithoutExtension(path), new[] { tree }, References, CompilationOptionsFor(tree));
+            return CSharpCompilation.Create(Path.GetFileNameWithoutExtension(path), new[] { tree }, ReferencesFor(tree), CompilationOptionsFor(tree));
         }
 
         private static CSharpCompilationOptions CompilationOptionsFor(SyntaxTree tree)
@@ -456,7 +463,7 @@ public sealed class CorpusTests : IClassFixture<CorpusTests.CorpusFixture>
                 var documentId = DocumentId.CreateNewId(projectId);
                 var solution = workspace.CurrentSolution
                     .AddProject(ProjectInfo.Create(projectId, VersionStamp.Create(), file.RelativePath, "Corpus", LanguageNames.CSharp,
-                        compilationOptions: CompilationOptionsFor(tree), parseOptions: ParseOptions, metadataReferences: References))
+                        compilationOptions: CompilationOptionsFor(tree), parseOptions: ParseOptions, metadataReferences: ReferencesFor(tree)))
                     .AddDocument(documentId, Path.GetFileName(file.Path), SourceText.From(file.Text), filePath: file.Path);
                 var document = solution.GetDocument(documentId)!;
                 var compilation = (await document.Project.GetCompilationAsync())!;
