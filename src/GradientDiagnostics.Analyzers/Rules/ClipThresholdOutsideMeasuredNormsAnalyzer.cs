@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -32,13 +33,40 @@ public sealed class ClipThresholdOutsideMeasuredNormsAnalyzer : GradientDiagnost
 
         RegisterTrainingMethodAction(context, program, (block, method) =>
         {
+            // Constant L2 thresholds that some entry could report. Most lie within every measured range: then no model has
+            // to be looked up, which is the expensive part.
+            var candidates = new Dictionary<IInvocationOperation, (IOperation Threshold, double Value)>();
+            foreach (var step in method.Steps)
+            {
+                foreach (var (clip, _) in program.ClipsOf(method, step))
+                {
+                    if (!candidates.ContainsKey(clip) && program.Calls.ClipThreshold(clip) is { } threshold && IsL2NormClip(clip)
+                        && threshold.ConstantDouble() is { } value && value > 0 && value <= method.Options.MaxClipThreshold
+                        && calibration.CouldReport(value, method.Options.CalibrationLowFactor, method.Options.CalibrationHighFactor))
+                    {
+                        candidates.Add(clip, (threshold, value));
+                    }
+                }
+            }
+
+            if (candidates.Count == 0)
+            {
+                return;
+            }
+
             // A clip shared by several steps is judged only when every one of them trains the same calibrated model.
             var entries = new Dictionary<IInvocationOperation, CalibrationEntry?>();
             var order = new List<IInvocationOperation>();
             foreach (var step in method.Steps)
             {
+                var clips = program.ClipsOf(method, step).Where(pair => candidates.ContainsKey(pair.Clip)).ToList();
+                if (clips.Count == 0)
+                {
+                    continue;
+                }
+
                 var entry = program.Calibration.EntryFor(step, calibration, block.CancellationToken);
-                foreach (var (clip, _) in program.ClipsOf(method, step))
+                foreach (var (clip, _) in clips)
                 {
                     if (entries.TryGetValue(clip, out var seen))
                     {
@@ -54,9 +82,8 @@ public sealed class ClipThresholdOutsideMeasuredNormsAnalyzer : GradientDiagnost
 
             foreach (var clip in order)
             {
-                if (entries[clip] is { } entry && program.Calls.ClipThreshold(clip) is { } threshold && IsL2NormClip(clip)
-                    && threshold.ConstantDouble() is { } value && value > 0 && value <= method.Options.MaxClipThreshold
-                    && Judge(value, entry, method.Options) is { } judgement)
+                var (threshold, value) = candidates[clip];
+                if (entries[clip] is { } entry && Judge(value, entry, method.Options) is { } judgement)
                 {
                     block.ReportDiagnostic(Diagnostic.Create(
                         DiagnosticDescriptors.ClipThresholdOutsideMeasuredNorms,
@@ -75,14 +102,14 @@ public sealed class ClipThresholdOutsideMeasuredNormsAnalyzer : GradientDiagnost
     {
         var measured = $"of the pre-clip global norm of '{entry.Model}' ({entry.Steps.ToString(CultureInfo.InvariantCulture)} steps, {entry.FileName})";
         var recommendation = CalibrationEntry.Format(entry.RecommendedClipNorm);
-        if (threshold < System.Math.Min(options.CalibrationLowFactor * entry.P10, entry.RecommendedClipNorm))
+        if (entry.IsFarBelow(threshold, options.CalibrationLowFactor))
         {
             return (DiagnosticSeverity.Warning,
                 $"is below {Factor(options.CalibrationLowFactor)}the measured p10 ({CalibrationEntry.Format(entry.P10)}) {measured}: at least nine steps in ten are rescaled, so the optimizer runs on normalised gradients; "
                 + $"the run recommends {recommendation} (if the model trains only because of this clip, lower its learning rate instead)");
         }
 
-        if (threshold > System.Math.Max(options.CalibrationHighFactor * entry.Max, entry.RecommendedClipNorm))
+        if (entry.IsFarAbove(threshold, options.CalibrationHighFactor))
         {
             return (DiagnosticSeverity.Info,
                 $"is above {Factor(options.CalibrationHighFactor)}the measured max ({CalibrationEntry.Format(entry.Max)}) {measured}: the clip never engages at this model's scale; the run recommends {recommendation}");

@@ -60,6 +60,15 @@ internal sealed class CalibrationEntry
         Steps,
         FileName);
 
+    /// <summary>
+    /// GD0011's Warning: <paramref name="threshold"/> lies below <paramref name="lowFactor"/> × p10, where at least nine steps
+    /// in ten are rescaled. The run's own recommendation never does (rounding can put it a hair below a constant run's p10).
+    /// </summary>
+    public bool IsFarBelow(double threshold, double lowFactor) => threshold < System.Math.Min(lowFactor * P10, RecommendedClipNorm);
+
+    /// <summary>GD0011's Info: <paramref name="threshold"/> lies above <paramref name="highFactor"/> × max, where the clip never engages.</summary>
+    public bool IsFarAbove(double threshold, double highFactor) => threshold > System.Math.Max(highFactor * Max, RecommendedClipNorm);
+
     /// <summary>A measured figure as messages show it: three significant digits.</summary>
     public static string Format(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
 

@@ -58,6 +58,23 @@ internal sealed class CalibrationSet
     /// <summary>The entry recorded under exactly this model name (ordinal), or null.</summary>
     public CalibrationEntry? Entry(string model) => entries.TryGetValue(model, out var entry) ? entry : null;
 
+    /// <summary>
+    /// False when no entry would report <paramref name="threshold"/> (<see cref="CalibrationEntry.IsFarBelow"/>,
+    /// <see cref="CalibrationEntry.IsFarAbove"/>): then which model a clip serves need not be looked up.
+    /// </summary>
+    public bool CouldReport(double threshold, double lowFactor, double highFactor)
+    {
+        foreach (var entry in entries.Values)
+        {
+            if (entry.IsFarBelow(threshold, lowFactor) || entry.IsFarAbove(threshold, highFactor))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>What is wrong with the calibration file at <paramref name="path"/>, including entries other files contradict.</summary>
     public IEnumerable<CalibrationProblem> ProblemsIn(string path) =>
         Files.Where(file => file.Path == path).SelectMany(file => file.Problems)
