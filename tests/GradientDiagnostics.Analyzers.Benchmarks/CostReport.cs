@@ -16,7 +16,7 @@ public static class CostReport
 {
     private const int WarmUpRounds = 6;
 
-    public static async Task RunAsync(Corpus corpus, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, bool concurrent)
+    public static async Task RunAsync(Corpus corpus, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, bool concurrent, AnalyzerOptions options)
     {
         var emits = new List<double>();
         var shares = arms.Select(_ => new Dictionary<string, List<double>>()).ToList();
@@ -35,7 +35,7 @@ public static class CostReport
 
             foreach (var arm in order)
             {
-                var (times, found) = await AnalyzeAsync(corpus, arms[arm].Analyzers, concurrent);
+                var (times, found) = await AnalyzeAsync(corpus, arms[arm].Analyzers, concurrent, options);
                 var total = times.Values.Sum();
                 line += string.Create(CultureInfo.InvariantCulture, $"; {arms[arm].Name} {total:F0} ms ({100 * total / emit:F1}%)");
                 if (round < 0)
@@ -101,13 +101,13 @@ public static class CostReport
     }
 
     private static async Task<(Dictionary<string, double> Times, IEnumerable<string> Diagnostics)> AnalyzeAsync(
-        Corpus corpus, ImmutableArray<DiagnosticAnalyzer> analyzers, bool concurrent)
+        Corpus corpus, ImmutableArray<DiagnosticAnalyzer> analyzers, bool concurrent, AnalyzerOptions options)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var analysis = corpus.Compile().WithAnalyzers(
             analyzers,
-            new CompilationWithAnalyzersOptions(new AnalyzerOptions([]), onAnalyzerException: null, concurrentAnalysis: concurrent, logAnalyzerExecutionTime: true));
+            new CompilationWithAnalyzersOptions(options, onAnalyzerException: null, concurrentAnalysis: concurrent, logAnalyzerExecutionTime: true));
         var diagnostics = await analysis.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
         var times = new Dictionary<string, double>();
         foreach (var analyzer in analyzers)

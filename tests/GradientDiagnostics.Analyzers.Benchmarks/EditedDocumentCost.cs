@@ -15,7 +15,7 @@ namespace GradientDiagnostics.Analyzers.Benchmarks;
 /// </summary>
 public static class EditedDocumentCost
 {
-    public static async Task RunAsync(Corpus corpus, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds)
+    public static async Task RunAsync(Corpus corpus, IReadOnlyList<(string Name, ImmutableArray<DiagnosticAnalyzer> Analyzers)> arms, int rounds, AnalyzerOptions analyzerOptions)
     {
         var project = corpus.Compile();
         project.GetDiagnostics();
@@ -23,7 +23,7 @@ public static class EditedDocumentCost
         // The IDE has analysed the project once before the user starts typing.
         foreach (var (_, analyzers) in arms)
         {
-            await project.WithAnalyzers(analyzers, Options).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+            await project.WithAnalyzers(analyzers, Options(analyzerOptions)).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
         }
 
         var edited = corpus.EditedDocuments;
@@ -51,7 +51,7 @@ public static class EditedDocumentCost
                 var values = new List<double> { compiler };
                 foreach (var (name, analyzers) in arms)
                 {
-                    var (wall, exec) = await AnalyzeMillisecondsAsync(project, tree, Edit(tree, round, name), analyzers);
+                    var (wall, exec) = await AnalyzeMillisecondsAsync(project, tree, Edit(tree, round, name), analyzers, analyzerOptions);
                     values.Add(wall - compiler);
                     values.Add(exec);
                 }
@@ -91,10 +91,10 @@ public static class EditedDocumentCost
         return watch.Elapsed.TotalMilliseconds;
     }
 
-    private static async Task<(double Wall, double Exec)> AnalyzeMillisecondsAsync(Compilation project, SyntaxTree original, SyntaxTree changed, ImmutableArray<DiagnosticAnalyzer> analyzers)
+    private static async Task<(double Wall, double Exec)> AnalyzeMillisecondsAsync(Compilation project, SyntaxTree original, SyntaxTree changed, ImmutableArray<DiagnosticAnalyzer> analyzers, AnalyzerOptions analyzerOptions)
     {
         var compilation = project.ReplaceSyntaxTree(original, changed);
-        var analysis = compilation.WithAnalyzers(analyzers, Options);
+        var analysis = compilation.WithAnalyzers(analyzers, Options(analyzerOptions));
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var watch = Stopwatch.StartNew();
@@ -112,6 +112,6 @@ public static class EditedDocumentCost
         return (wall, exec);
     }
 
-    private static CompilationWithAnalyzersOptions Options { get; } =
-        new(new AnalyzerOptions([]), onAnalyzerException: null, concurrentAnalysis: true, logAnalyzerExecutionTime: true);
+    private static CompilationWithAnalyzersOptions Options(AnalyzerOptions analyzerOptions) =>
+        new(analyzerOptions, onAnalyzerException: null, concurrentAnalysis: true, logAnalyzerExecutionTime: true);
 }

@@ -13,9 +13,10 @@ using Microsoft.CodeAnalysis.Diagnostics;
 // 3. The same pair (plus emit) under BenchmarkDotNet. Arguments: --rounds N (default 5), --skip-benchmarkdotnet;
 //    anything else goes to BenchmarkDotNet.
 // --cost [--rounds N] [--concurrent] [--corpus clean|mixed|dense|<folders>] [--reference <dll or folder>]... [--baseline <dll>]...
-// instead runs only the cost measure (per-analyzer execution time as a share of emit time, and the re-analysis of
-// one edited document) on a corpus (default clean), with other builds of the analyzers (--baseline, each an arm named by
-// its folder) measured in the same rounds, and exits. A folder corpus keeps the files that compile (README, "Corpora").
+// [--calibration] instead runs only the cost measure (per-analyzer execution time as a share of emit time, and the
+// re-analysis of one edited document) on a corpus (default clean), with other builds of the analyzers (--baseline, each an
+// arm named by its folder) measured in the same rounds, and exits. A folder corpus keeps the files that compile (README,
+// "Corpora"); --calibration gives every arm a gradient-calibration.json with an entry for each model type of the corpus.
 // --list-diagnostics --corpus <...> [--reference ...] [--assembly-name <name> --public-key <hex>] [--show-errors N] prints every
 // diagnostic the analyzers report on a corpus (all its files, compiling or not), every analyzer exception and the first N
 // compiler errors, and exits (non-zero on an exception).
@@ -45,7 +46,7 @@ if (writeProject is not null)
 
 var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).DefaultIfEmpty(5).First();
 var skipBenchmarkDotNet = args.Contains("--skip-benchmarkdotnet");
-string[] ownOptions = ["--skip-benchmarkdotnet", "--cost", "--concurrent", "--list-diagnostics"];
+string[] ownOptions = ["--skip-benchmarkdotnet", "--cost", "--concurrent", "--list-diagnostics", "--calibration"];
 string[] ownValues = ["--rounds", "--corpus", "--baseline", "--reference", "--assembly-name", "--public-key", "--show-errors"];
 var benchmarkArgs = args.Where((a, i) => !ownOptions.Contains(a) && !ownValues.Contains(a) && (i == 0 || !ownValues.Contains(args[i - 1]))).ToArray();
 
@@ -81,8 +82,15 @@ if (args.Contains("--cost") || args.Contains("--list-diagnostics"))
         arms.Add((Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(baseline))) ?? "baseline", BaselineAnalyzers.Load(baseline)));
     }
 
-    await CostReport.RunAsync(corpus, arms, rounds, args.Contains("--concurrent"));
-    await EditedDocumentCost.RunAsync(corpus, arms, rounds);
+    var options = CalibrationInput.None;
+    if (args.Contains("--calibration"))
+    {
+        options = CalibrationInput.For(corpus.Trees, out var entries);
+        Console.WriteLine($"Every arm reads {CalibrationFiles.Name} with {entries} entries, one per module type of the corpus");
+    }
+
+    await CostReport.RunAsync(corpus, arms, rounds, args.Contains("--concurrent"), options);
+    await EditedDocumentCost.RunAsync(corpus, arms, rounds, options);
     return 0;
 }
 

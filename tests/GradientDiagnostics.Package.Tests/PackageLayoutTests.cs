@@ -14,6 +14,7 @@ public class PackageLayoutTests(PackedPackages package)
         Assert.Contains("analyzers/dotnet/cs/GradientDiagnostics.Analyzers.dll", entries);
         Assert.Contains("analyzers/dotnet/cs/GradientDiagnostics.CodeFixes.dll", entries);
         Assert.Contains("config/gradientdiagnostics.globalconfig", entries);
+        Assert.Contains("build/GradientDiagnostics.Analyzer.props", entries);
         Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal));
 
         var nuspecEntry = archive.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal));

@@ -9,16 +9,8 @@ internal static class UserPrograms
     public const int Steps = 4;
     public const int SequenceLength = 20;
 
-    /// <summary>A model class and a training loop, as a user writes them (public so a class library can hold them).</summary>
-    public const string Training = """
-        using System.Globalization;
-        using GradientDiagnostics;
-        using TorchSharp;
-        using TorchSharp.Modules;
-        using static TorchSharp.torch;
-
-        namespace UserCode;
-
+    /// <summary>The user's model: an LSTM over a sequence of scalars, and a linear head on its last output.</summary>
+    public const string SequenceSumModel = """
         public sealed class SequenceSum : nn.Module<Tensor, Tensor>
         {
             private readonly LSTM lstm;
@@ -37,6 +29,19 @@ internal static class UserPrograms
                 return head.call(output[.., -1]);
             }
         }
+        """;
+
+    /// <summary>A model class and a training loop, as a user writes them (public so a class library can hold them).</summary>
+    public const string Training = $$"""
+        using System.Globalization;
+        using GradientDiagnostics;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        namespace UserCode;
+
+        {{SequenceSumModel}}
 
         public static class Training
         {

@@ -97,10 +97,15 @@ public sealed class UserWorkspace : IDisposable
     }
 
     /// <summary>Runs a built program with <c>dotnet</c>, from its project folder, as a user does.</summary>
-    public static (int ExitCode, string Output) Run(string program, IReadOnlyDictionary<string, string>? environment = null)
+    public static (int ExitCode, string Output) Run(string program, IReadOnlyDictionary<string, string>? environment = null, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(program)! };
         start.ArgumentList.Add(program);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {

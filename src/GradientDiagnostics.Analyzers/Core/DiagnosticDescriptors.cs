@@ -89,6 +89,15 @@ public static class DiagnosticDescriptors
         DiagnosticSeverity.Info,
         "GradientWatch profiles a recurrent module (gradient per timestep, memory horizon) through module hooks, which TorchSharp runs only when the module is invoked as module.call(tensor, ...). A call of forward(...) or of the PackedSequence overload of call bypasses them, and the watch then lists the module in GradientStepReport.Unprofiled. Invoke it with call(...); for packed input, pass the PackedSequence through watch.TrackInput(packed, \"<module name>\") and give the module what that returns.");
 
+    /// <summary>Warning by default (a threshold below the measured p10); reported as Info for one above the measured max.</summary>
+    public static readonly DiagnosticDescriptor ClipThresholdOutsideMeasuredNorms = Create(
+        RuleIdentifiers.ClipThresholdOutsideMeasuredNorms,
+        "Set the clipping threshold from the measured gradient norms",
+        "Clipping threshold {0} {1}",
+        RuleCategories.Training,
+        DiagnosticSeverity.Warning,
+        "A calibration file records the pre-clip global gradient norm a watched run measured for this model. A threshold below the measured p10 rescales at least nine steps in ten: the optimizer then runs on normalised gradients whose step length is the learning rate (reported as a Warning). A threshold far above the measured maximum never engages at this model's scale (reported as Info).");
+
     public static readonly DiagnosticDescriptor InvalidConfiguration = Create(
         RuleIdentifiers.InvalidConfiguration,
         "GradientDiagnostics option is malformed",
@@ -96,6 +105,14 @@ public static class DiagnosticDescriptors
         RuleCategories.Configuration,
         DiagnosticSeverity.Warning,
         "A gradient_diagnostics.* option in .editorconfig or a .globalconfig could not be read, so the rules run with the default in its place. Reported once per distinct option value, on the first source file that the value applies to.");
+
+    public static readonly DiagnosticDescriptor UnreadableCalibrationFile = Create(
+        RuleIdentifiers.UnreadableCalibrationFile,
+        "Calibration file cannot be read",
+        "Calibration file '{0}' cannot be read: {1}",
+        RuleCategories.Configuration,
+        DiagnosticSeverity.Warning,
+        "A calibration file (gradient-calibration.json, or an AdditionalFile that declares the gradient-diagnostics/calibration schema) is not valid JSON, declares another schema, or holds an entry that breaks schema v1. What cannot be read is not used: GD0001's fix writes the configured default clip norm and GD0011 stays silent for the models concerned.");
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description: description, helpLinkUri: HelpLink(id));

@@ -89,8 +89,20 @@ internal static class DiagnosticProperties
     /// <summary>GD0010: the <c>forward</c> name to rename, or the packed argument to wrap; absent when no fix compiles or no single watch is in scope.</summary>
     public const int UnprofiledCallAnchorLocation = 0;
 
-    /// <summary>GD0001: the max norm the fix writes, as a C# double literal (<c>gradient_diagnostics.default_clip_norm</c>).</summary>
+    /// <summary>
+    /// GD0001, GD0011: the max norm the fix writes, as a C# double literal: the calibration file's <c>recommendedClipNorm</c>
+    /// for the model, else (GD0001) <c>gradient_diagnostics.default_clip_norm</c>.
+    /// </summary>
     public const string MaxNorm = "MaxNorm";
+
+    /// <summary>
+    /// GD0001, GD0011 (optional): where the max norm comes from when a calibration file measured it, for the comment the fix
+    /// writes next to the number (<c>p90 of the pre-clip global norm over 600 steps, gradient-calibration.json</c>).
+    /// </summary>
+    public const string MaxNormProvenance = "MaxNormProvenance";
+
+    /// <summary>GD0001 (optional): the compilation references GradientDiagnostics.Runtime, so the fix also offers <c>AdaptiveGradientClipper</c>.</summary>
+    public const string AdaptiveClipping = "AdaptiveClipping";
 
     /// <summary>GD0002: a <see cref="DetachInsertion"/>.</summary>
     public const string Insertion = "Insertion";
@@ -125,6 +137,13 @@ internal static class DiagnosticProperties
         return properties.SetItem(MaxNorm, text.IndexOfAny(['.', 'E', 'e']) < 0 ? text + ".0" : text);
     }
 
+    /// <summary>The entry's recommended clip norm as the max norm, with its provenance.</summary>
+    public static ImmutableDictionary<string, string?> WithCalibratedMaxNorm(this ImmutableDictionary<string, string?> properties, CalibrationEntry entry) =>
+        properties.WithMaxNorm(entry.RecommendedClipNorm).SetItem(MaxNormProvenance, entry.Provenance);
+
+    public static ImmutableDictionary<string, string?> WithAdaptiveClipping(this ImmutableDictionary<string, string?> properties) =>
+        properties.SetItem(AdaptiveClipping, bool.TrueString);
+
     public static ImmutableDictionary<string, string?> WithInsertion(this ImmutableDictionary<string, string?> properties, DetachInsertion insertion) =>
         properties.SetItem(Insertion, insertion.ToString());
 
@@ -153,6 +172,12 @@ internal static class DiagnosticProperties
 
     public static string? ReadMaxNorm(IReadOnlyDictionary<string, string?> properties) =>
         properties.TryGetValue(MaxNorm, out var value) ? value : null;
+
+    public static string? ReadMaxNormProvenance(IReadOnlyDictionary<string, string?> properties) =>
+        properties.TryGetValue(MaxNormProvenance, out var value) ? value : null;
+
+    public static bool ReadAdaptiveClipping(IReadOnlyDictionary<string, string?> properties) =>
+        properties.TryGetValue(AdaptiveClipping, out var value) && value == bool.TrueString;
 
     public static DetachInsertion? ReadInsertion(IReadOnlyDictionary<string, string?> properties) =>
         properties.TryGetValue(Insertion, out var value) && Enum.TryParse<DetachInsertion>(value, out var insertion) ? insertion : null;

@@ -29,6 +29,8 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
     public const string ClippingMethodsKey = Prefix + "clipping_methods";
     public const string DetachMethodsKey = Prefix + "detach_methods";
     public const string InitMethodsKey = Prefix + "init_methods";
+    public const string CalibrationLowFactorKey = Prefix + "calibration_low_factor";
+    public const string CalibrationHighFactorKey = Prefix + "calibration_high_factor";
 
     public const double DefaultClipNormValue = 1.0;
 
@@ -38,16 +40,25 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
     /// </summary>
     public const double DefaultMaxClipThresholdValue = 100.0;
 
+    /// <summary>GD0011 warns below this multiple of the measured p10: below p10 nine steps in ten are rescaled.</summary>
+    public const double DefaultCalibrationLowFactorValue = 1.0;
+
+    /// <summary>GD0011 informs above this multiple of the measured max: an order of magnitude above every norm seen never clips.</summary>
+    public const double DefaultCalibrationHighFactorValue = 10.0;
+
     private GradientDiagnosticsOptions(
         double defaultClipNorm,
         double maxClipThreshold,
         ImmutableArray<string> clippingMethods,
         ImmutableArray<string> detachMethods,
         ImmutableArray<string> initMethods,
+        (double Low, double High) calibrationFactors,
         ImmutableArray<(string Key, string Value, string Reason)> errors)
     {
         DefaultClipNorm = defaultClipNorm;
         MaxClipThreshold = maxClipThreshold;
+        CalibrationLowFactor = calibrationFactors.Low;
+        CalibrationHighFactor = calibrationFactors.High;
         ClippingMethods = clippingMethods;
         DetachMethods = detachMethods;
         InitMethods = initMethods;
@@ -62,6 +73,12 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
 
     /// <summary>GD0007's ceiling: a threshold above it never acts.</summary>
     public double MaxClipThreshold { get; }
+
+    /// <summary>GD0011: a threshold below this multiple of the measured p10 is reported (a Warning).</summary>
+    public double CalibrationLowFactor { get; }
+
+    /// <summary>GD0011: a threshold above this multiple of the measured max is reported (an Info).</summary>
+    public double CalibrationHighFactor { get; }
 
     /// <summary>Fully-qualified method names (wildcards allowed) that count as clipping.</summary>
     public ImmutableArray<string> ClippingMethods { get; }
@@ -106,6 +123,7 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
             ReadNames(options, ClippingMethodsKey, errors),
             ReadNames(options, DetachMethodsKey, errors),
             ReadNames(options, InitMethodsKey, errors),
+            (ReadFactor(options, CalibrationLowFactorKey, DefaultCalibrationLowFactorValue, 0, 1, errors), ReadFactor(options, CalibrationHighFactorKey, DefaultCalibrationHighFactorValue, 1, double.PositiveInfinity, errors)),
             errors.ToImmutable());
     }
 
@@ -113,6 +131,8 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
         other is not null
         && DefaultClipNorm.Equals(other.DefaultClipNorm)
         && MaxClipThreshold.Equals(other.MaxClipThreshold)
+        && CalibrationLowFactor.Equals(other.CalibrationLowFactor)
+        && CalibrationHighFactor.Equals(other.CalibrationHighFactor)
         && ClippingMethods.SequenceEqual(other.ClippingMethods)
         && DetachMethods.SequenceEqual(other.DetachMethods)
         && InitMethods.SequenceEqual(other.InitMethods)
@@ -128,6 +148,8 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
         {
             var hash = DefaultClipNorm.GetHashCode();
             hash = (hash * 397) ^ MaxClipThreshold.GetHashCode();
+            hash = (hash * 397) ^ CalibrationLowFactor.GetHashCode();
+            hash = (hash * 397) ^ CalibrationHighFactor.GetHashCode();
             foreach (var name in ClippingMethods.Concat(DetachMethods).Concat(InitMethods))
             {
                 hash = (hash * 397) ^ StringComparer.Ordinal.GetHashCode(name);
@@ -194,6 +216,31 @@ internal sealed class GradientDiagnosticsOptions : IEquatable<GradientDiagnostic
         }
 
         return value;
+    }
+
+    /// <summary>
+    /// A GD0011 factor: low in (0, 1], high in [1, ∞), so that the measured range [p10, max] itself is never reported and
+    /// the two reports never overlap.
+    /// </summary>
+    private static double ReadFactor(AnalyzerConfigOptions options, string key, double fallback, double lowest, double highest, ImmutableArray<(string, string, string)>.Builder errors)
+    {
+        if (!options.TryGetValue(key, out var raw) || string.IsNullOrWhiteSpace(raw))
+        {
+            return fallback;
+        }
+
+        var lowestIncluded = lowest > 0;
+        if (double.TryParse(raw.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && !double.IsNaN(value) && !double.IsInfinity(value)
+            && (lowestIncluded ? value >= lowest : value > lowest) && value <= highest)
+        {
+            return value;
+        }
+
+        var range = double.IsPositiveInfinity(highest)
+            ? $"a finite number of at least {lowest.ToString(CultureInfo.InvariantCulture)}"
+            : $"a number greater than {lowest.ToString(CultureInfo.InvariantCulture)} and at most {highest.ToString(CultureInfo.InvariantCulture)}";
+        errors.Add((key, raw, $"expected {range}, such as {fallback.ToString(CultureInfo.InvariantCulture)}; the default {fallback.ToString(CultureInfo.InvariantCulture)} is used"));
+        return fallback;
     }
 
     private static ImmutableArray<string> ReadNames(AnalyzerConfigOptions options, string key, ImmutableArray<(string, string, string)>.Builder errors)

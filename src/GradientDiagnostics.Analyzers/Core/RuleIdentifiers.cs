@@ -13,8 +13,10 @@ public static class RuleIdentifiers
     public const string GradientsNeverCleared = "GD0008";
     public const string RetainGraphInTrainingLoop = "GD0009";
     public const string UnprofiledRecurrentModuleCall = "GD0010";
+    public const string ClipThresholdOutsideMeasuredNorms = "GD0011";
 
     public const string InvalidConfiguration = "GD1000";
+    public const string UnreadableCalibrationFile = "GD1001";
 }
 
 public static class RuleCategories

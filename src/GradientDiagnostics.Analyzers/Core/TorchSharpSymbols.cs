@@ -39,6 +39,9 @@ internal sealed class TorchSharpSymbols
         GruCell = assembly.GetTypeByMetadataName("TorchSharp.Modules.GRUCell");
         RnnUtils = assembly.GetTypeByMetadataName("TorchSharp.torch+nn+utils+rnn");
         PackedSequence = RnnUtils?.GetTypeMembers("PackedSequence").FirstOrDefault();
+        AdaptiveGradientClipper = compilation.SourceModule.ReferencedAssemblySymbols
+            .FirstOrDefault(referenced => referenced.Name == WatchCoverage.RuntimeAssemblyName)?
+            .GetTypeByMetadataName("GradientDiagnostics.AdaptiveGradientClipper");
 
         var recurrent = ImmutableHashSet.CreateBuilder<INamedTypeSymbol>(SymbolEqualityComparer.Default);
         foreach (var type in new[] { Rnn, Lstm, Gru, RnnCell, LstmCell, GruCell })
@@ -75,6 +78,9 @@ internal sealed class TorchSharpSymbols
     public INamedTypeSymbol? Optimizer { get; }
 
     public INamedTypeSymbol? Parameter { get; }
+
+    /// <summary><c>GradientDiagnostics.AdaptiveGradientClipper</c>, when the compilation references GradientDiagnostics.Runtime.</summary>
+    public INamedTypeSymbol? AdaptiveGradientClipper { get; }
 
     public INamedTypeSymbol? Rnn { get; }
 
@@ -181,6 +187,9 @@ internal sealed class TorchSharpSymbols
     /// <summary><c>torch.nn.utils.clip_grad_norm_</c> / <c>clip_grad_value_</c>.</summary>
     public bool IsClipGrad(IMethodSymbol method) =>
         (method.Name == "clip_grad_norm_" || method.Name == "clip_grad_value_") && IsExactly(method.ContainingType, NnUtils);
+
+    /// <summary><c>AdaptiveGradientClipper.Clip()</c>: clipping by the global norm at a threshold the clipper sets.</summary>
+    public bool IsAdaptiveClip(IMethodSymbol method) => method.Name == "Clip" && IsExactly(method.ContainingType, AdaptiveGradientClipper);
 
     /// <summary>Any <c>torch.nn.init.*</c> method.</summary>
     public bool IsNnInit(IMethodSymbol method) => IsExactly(method.ContainingType, NnInit);

@@ -14,7 +14,7 @@ internal sealed class GradientCalls
 {
     private static readonly string[] ClearingNames = ["zero_grad", "zero_"];
     private static readonly string[] InPlaceDetachNames = ["detach_"];
-    private static readonly string[] ClippingNames = ["clip_grad_norm_", "clip_grad_value_", "clamp_", "clip_", "mul_", "div_"];
+    private static readonly string[] ClippingNames = ["clip_grad_norm_", "clip_grad_value_", "Clip", "clamp_", "clip_", "mul_", "div_"];
     private static readonly string[] DetachNames = ["detach", "detach_"];
 
     private readonly TrainingProgram program;
@@ -31,7 +31,7 @@ internal sealed class GradientCalls
     private TorchSharpSymbols Symbols => program.Symbols;
 
     /// <summary>
-    /// True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, an in-place clamp of a gradient (<c>p.grad.clamp_(-c, c)</c>),
+    /// True for <c>clip_grad_norm_</c>/<c>clip_grad_value_</c>, <c>AdaptiveGradientClipper.Clip()</c>, an in-place clamp of a gradient (<c>p.grad.clamp_(-c, c)</c>),
     /// an in-place rescale of a gradient (<c>p.grad.mul_(theta / norm)</c>, <c>p.grad.div_(…)</c>: clipping by norm written by
     /// hand, as "Dive into Deep Learning" does), a method named in <c>gradient_diagnostics.clipping_methods</c>, or a call of a
     /// source helper that does one of these.
@@ -41,7 +41,7 @@ internal sealed class GradientCalls
 
     /// <summary>True when calling <paramref name="method"/> clips: it is a clipping method, or a source method that reaches one.</summary>
     public bool IsClippingMethod(IMethodSymbol method, GradientDiagnosticsOptions options, CancellationToken cancellationToken) =>
-        Symbols.IsClipGrad(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods) || ReachesClipping(method, options, cancellationToken);
+        Symbols.IsClipGrad(method) || Symbols.IsAdaptiveClip(method) || GradientDiagnosticsOptions.Matches(method, options.ClippingMethods) || ReachesClipping(method, options, cancellationToken);
 
     /// <summary>The threshold operation of <c>clip_grad_norm_</c>/<c>clip_grad_value_</c> (its second argument), or null for other clipping.</summary>
     public IOperation? ClipThreshold(IInvocationOperation clip)
@@ -95,6 +95,7 @@ internal sealed class GradientCalls
 
     private bool IsDirectClipping(IInvocationOperation invocation, GradientDiagnosticsOptions options) =>
         Symbols.IsClipGrad(invocation.TargetMethod)
+        || Symbols.IsAdaptiveClip(invocation.TargetMethod)
         || GradientDiagnosticsOptions.Matches(invocation.TargetMethod, options.ClippingMethods)
         || (invocation.TargetMethod.Name is "clamp_" or "clip_" or "mul_" or "div_" && IsOnGradient(invocation));
 

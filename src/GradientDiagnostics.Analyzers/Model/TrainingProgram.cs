@@ -42,6 +42,7 @@ internal sealed class TrainingProgram
         Initialization = new ModuleInitialization(this);
         Paths = new TrainingPaths(this);
         Coverage = new WatchCoverage(this);
+        Calibration = new CalibratedModels(this);
     }
 
     public Compilation Compilation { get; }
@@ -66,6 +67,8 @@ internal sealed class TrainingProgram
 
     /// <summary>GD0010: what the runtime watch can see (its type, packed-input origins, watches in scope, profile names).</summary>
     public WatchCoverage Coverage { get; }
+    /// <summary>GD0001's fix and GD0011: the calibration-file entry of the model a step trains.</summary>
+    public CalibratedModels Calibration { get; }
 
     /// <summary>TorchSharp's types, resolved when a rule first needs them (by then the compiler has bound the references).</summary>
     public TorchSharpSymbols Symbols => symbols.Value;

@@ -29,6 +29,18 @@ internal static class OperationExtensions
         }
     }
 
+    /// <summary>The value of a numeric constant (a literal, a named constant, a constant expression) as a double; null otherwise.</summary>
+    public static double? ConstantDouble(this IOperation operation) =>
+        !operation.ConstantValue.HasValue ? null : operation.ConstantValue.Value switch
+        {
+            double value => value,
+            float value => value,
+            int value => value,
+            long value => value,
+            decimal value => (double)value,
+            _ => null,
+        };
+
     /// <summary>The top of the operation tree: the method body, field initializer or top-level statements the operation is in.</summary>
     public static IOperation Root(this IOperation operation)
     {

@@ -25,7 +25,7 @@ public sealed class InvalidClipThresholdAnalyzer : GradientDiagnosticsAnalyzer
             operation =>
             {
                 var invocation = (IInvocationOperation)operation.Operation;
-                if (program.Calls.ClipThreshold(invocation) is not { } argument || TryGetDouble(argument.ConstantValue) is not { } threshold)
+                if (program.Calls.ClipThreshold(invocation) is not { } argument || argument.ConstantDouble() is not { } threshold)
                 {
                     return;
                 }
@@ -59,17 +59,6 @@ public sealed class InvalidClipThresholdAnalyzer : GradientDiagnosticsAnalyzer
             ? $"is above the ceiling {Format(ceiling)} ({GradientDiagnosticsOptions.MaxClipThresholdKey}): clipping in effect never acts"
             : null;
     }
-
-    private static double? TryGetDouble(Optional<object?> constant) =>
-        !constant.HasValue ? null : constant.Value switch
-        {
-            double value => value,
-            float value => value,
-            int value => value,
-            long value => value,
-            decimal value => (double)value,
-            _ => null,
-        };
 
     private static string Format(double value) =>
         double.IsPositiveInfinity(value) ? "+Infinity" : double.IsNegativeInfinity(value) ? "-Infinity" : value.ToString("R", CultureInfo.InvariantCulture);

@@ -65,6 +65,19 @@ internal static class StatementEdits
     }
 
     /// <summary>
+    /// A change that inserts <paramref name="line"/> as a new line before a top-level statement: where its leading trivia
+    /// starts, so comments and blank lines that lead the statement stay with it.
+    /// </summary>
+    public static TextChange InsertLineBefore(SourceText text, GlobalStatementSyntax statement, string line)
+    {
+        var start = statement.FullSpan.Start;
+        var indentation = IndentationAt(text, statement.SpanStart);
+        return text.Lines.GetLineFromPosition(start).Start == start
+            ? new TextChange(new TextSpan(start, 0), indentation + line + NewLine(text))
+            : new TextChange(new TextSpan(start, 0), NewLine(text) + indentation + line);
+    }
+
+    /// <summary>
     /// A change that inserts <paramref name="line"/> as a new line before statement <paramref name="index"/> of <paramref name="block"/>
     /// (after the last one when <paramref name="index"/> is their count): right after the previous statement's line, or after
     /// the opening brace, so comments and blank lines that lead the next statement stay with it.

@@ -16,7 +16,9 @@ namespace GradientDiagnostics.CodeFixes;
 /// what the analyzer handed over (<see cref="DiagnosticProperties"/>), so the user's formatting — blank lines, comments,
 /// trivia — survives untouched around the inserted or moved lines. Fix All computes every diagnostic's changes against
 /// the same original text and applies them together: insertions at the same point are kept in diagnostic order
-/// (identical ones once), and a fix whose changes overlap an already accepted one is left for the next pass.
+/// (identical ones once), and a fix whose changes overlap an already accepted one is left for the next pass. A rule may
+/// offer alternative fixes beside its own (<see cref="ComputeAlternativeFixesAsync"/>): they are code actions of their own,
+/// applied one diagnostic at a time, never by Fix All (their equivalence key is null).
 /// </summary>
 public abstract class TextChangeCodeFixProvider : CodeFixProvider
 {
@@ -26,26 +28,40 @@ public abstract class TextChangeCodeFixProvider : CodeFixProvider
     /// <summary>The fix of <paramref name="diagnostic"/>, or null when no safe fix exists.</summary>
     protected abstract Task<TextFix?> ComputeFixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken);
 
+    /// <summary>Other ways to fix <paramref name="diagnostic"/>, offered after the rule's own fix, one diagnostic at a time.</summary>
+    protected virtual Task<ImmutableArray<TextFix>> ComputeAlternativeFixesAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken) =>
+        Task.FromResult(ImmutableArray<TextFix>.Empty);
+
     public sealed override FixAllProvider GetFixAllProvider() => new FixAll(this);
 
     public sealed override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
         foreach (var diagnostic in context.Diagnostics)
         {
-            if (await ComputeFixAsync(context.Document, diagnostic, context.CancellationToken).ConfigureAwait(false) is not { Changes.IsDefaultOrEmpty: false } fix)
+            var fix = await ComputeFixAsync(context.Document, diagnostic, context.CancellationToken).ConfigureAwait(false);
+            Register(context, diagnostic, fix, GetType().Name);
+            foreach (var alternative in await ComputeAlternativeFixesAsync(context.Document, diagnostic, context.CancellationToken).ConfigureAwait(false))
             {
-                continue;
+                Register(context, diagnostic, alternative, equivalenceKey: null);
             }
-
-            var document = context.Document;
-            var changes = fix.Changes;
-            context.RegisterCodeFix(
-                CodeAction.Create(
-                    fix.Title,
-                    async cancellationToken => document.WithText((await document.GetTextAsync(cancellationToken).ConfigureAwait(false)).WithChanges(changes)),
-                    equivalenceKey: GetType().Name),
-                diagnostic);
         }
+    }
+
+    private static void Register(CodeFixContext context, Diagnostic diagnostic, TextFix? fix, string? equivalenceKey)
+    {
+        if (fix is not { Changes.IsDefaultOrEmpty: false })
+        {
+            return;
+        }
+
+        var document = context.Document;
+        var changes = fix.Changes;
+        context.RegisterCodeFix(
+            CodeAction.Create(
+                fix.Title,
+                async cancellationToken => document.WithText((await document.GetTextAsync(cancellationToken).ConfigureAwait(false)).WithChanges(changes)),
+                equivalenceKey),
+            diagnostic);
     }
 
     private sealed class FixAll : DocumentBasedFixAllProvider

@@ -37,6 +37,8 @@ public class ConfigurationPresetTests
         Assert.Empty(options.ClippingMethods);
         Assert.Empty(options.DetachMethods);
         Assert.Empty(options.InitMethods);
+        Assert.Equal(GradientDiagnosticsOptions.DefaultCalibrationLowFactorValue, options.CalibrationLowFactor);
+        Assert.Equal(GradientDiagnosticsOptions.DefaultCalibrationHighFactorValue, options.CalibrationHighFactor);
     }
 
     [Fact]
@@ -45,7 +47,17 @@ public class ConfigurationPresetTests
         var entries = PresetEntries();
         foreach (var descriptor in AnalyzerCatalog.Descriptors)
         {
-            var entry = Assert.Single(entries, e => e.Key == $"dotnet_diagnostic.{descriptor.Id}.severity");
+            var key = $"dotnet_diagnostic.{descriptor.Id}.severity";
+            if (descriptor.Id == RuleIdentifiers.ClipThresholdOutsideMeasuredNorms)
+            {
+                // Reported at two severities (Warning below the measured norms, Info above): any severity set would apply to
+                // both, so the preset shows the line commented out.
+                Assert.DoesNotContain(entries, e => e.Key == key);
+                Assert.Contains($"# {key} = {EditorConfigSeverity(descriptor.DefaultSeverity)}", File.ReadLines(PresetPath));
+                continue;
+            }
+
+            var entry = Assert.Single(entries, e => e.Key == key);
             Assert.Equal(EditorConfigSeverity(descriptor.DefaultSeverity), entry.Value);
         }
     }

@@ -58,20 +58,29 @@ public class RegistrationTests
     }
 
     [Fact]
-    public async Task With_TorchSharp_the_rules_register_their_actions()
+    public async Task With_TorchSharp_and_a_calibration_file_the_rules_register_their_actions()
     {
         var compilation = TrainingCodebase.Compile("WithTorch", TrainingCodebase.Parse(TrainingCodebase.Generate(1)));
-        var telemetry = await TelemetryAsync(compilation);
+        var calibration = new CalibrationText(CalibrationFiles.Json(CalibrationFiles.HealthyLstm("SequenceModel0")));
+        var telemetry = await TelemetryAsync(compilation, calibration);
         Assert.All(telemetry, t => Assert.True(OtherActions(t.Info) > 0, $"{t.Analyzer} registered nothing for a TorchSharp compilation"));
     }
 
-    private static async Task<List<(string Analyzer, AnalyzerTelemetryInfo Info)>> TelemetryAsync(Compilation compilation)
+    [Fact]
+    public async Task Without_a_calibration_file_GD0011_registers_nothing_beyond_its_compilation_start()
+    {
+        var compilation = TrainingCodebase.Compile("WithTorch", TrainingCodebase.Parse(TrainingCodebase.Generate(1)));
+        var (_, info) = Assert.Single(await TelemetryAsync(compilation), t => t.Analyzer == nameof(ClipThresholdOutsideMeasuredNormsAnalyzer));
+        Assert.Equal(0, OtherActions(info));
+    }
+
+    private static async Task<List<(string Analyzer, AnalyzerTelemetryInfo Info)>> TelemetryAsync(Compilation compilation, params AdditionalText[] additionalFiles)
     {
         var analyzers = AnalyzerCatalog.CreateAnalyzers();
         var failures = new List<string>();
         var withAnalyzers = compilation.WithAnalyzers(
             analyzers,
-            new CompilationWithAnalyzersOptions(new AnalyzerOptions([]), (exception, analyzer, _) => failures.Add($"{analyzer}: {exception}"), concurrentAnalysis: false, logAnalyzerExecutionTime: true));
+            new CompilationWithAnalyzersOptions(new AnalyzerOptions([.. additionalFiles]), (exception, analyzer, _) => failures.Add($"{analyzer}: {exception}"), concurrentAnalysis: false, logAnalyzerExecutionTime: true));
         await withAnalyzers.GetAnalyzerDiagnosticsAsync();
         Assert.Empty(failures);
 
@@ -99,5 +108,12 @@ public class RegistrationTests
             .RemoveNodes(root.DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax>().Where(c => c.Identifier.Text.StartsWith("GradientTools", StringComparison.Ordinal) || c.Identifier.Text.StartsWith("StateTools", StringComparison.Ordinal)), SyntaxRemoveOptions.KeepNoTrivia)!;
         torchFree = torchFree.WithUsings([.. torchFree.Usings.Where(u => !u.ToString().Contains("TorchSharp", StringComparison.Ordinal))]);
         return tree.WithRootAndOptions(torchFree, tree.Options);
+    }
+
+    private sealed class CalibrationText(string json) : AdditionalText
+    {
+        public override string Path => CalibrationFiles.Path;
+
+        public override Microsoft.CodeAnalysis.Text.SourceText GetText(CancellationToken cancellationToken = default) => Microsoft.CodeAnalysis.Text.SourceText.From(json);
     }
 }
