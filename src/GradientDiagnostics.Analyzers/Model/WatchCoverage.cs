@@ -70,7 +70,8 @@ internal sealed class WatchCoverage
 
         var found = program.Search.TreesMentioning(TrackInputNames, cancellationToken)
             .SelectMany(tree => SourceSearch.MembersMentioning(tree, TrackInputNames, cancellationToken))
-            .Any(member => program.Bodies.Operation(member, cancellationToken) is { } body && body.Invocations().Any(invocation => IsTrackInput(invocation.TargetMethod)));
+            // Root: top-level statements are found by their first statement, and searched as the whole entry point.
+            .Any(member => program.Bodies.Operation(member, cancellationToken)?.Root() is { } body && body.Invocations().Any(invocation => IsTrackInput(invocation.TargetMethod)));
         lock (gate)
         {
             tracksAnyInput = found;

@@ -483,6 +483,40 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
     }
 
     [Fact]
+    public async Task Is_silent_for_a_packed_parameter_when_top_level_statements_track_the_batch_after_other_statements()
+    {
+        await VerifyAsync("""
+            manual_seed(7);
+            using var model = new Tagger();
+            var optimizer = optim.SGD(model.parameters(), 0.05);
+            using var watch = GradientWatch.Attach(model);
+            var lengths = tensor(new long[] { 12, 9, 5, 3 });
+            for (var step = 1; step <= 5; step++)
+            {
+                using var scope = NewDisposeScope();
+                var packed = pack_padded_sequence(randn(4, 12, 8), lengths, batch_first: true);
+                optimizer.zero_grad();
+                model.call(watch.TrackInput(packed, "tokens")).pow(2).mean().backward();
+                watch.Record(step);
+                optimizer.step();
+            }
+
+            class Tagger : nn.Module<PackedSequence, Tensor>
+            {
+                private readonly GRU gru = nn.GRU(8, 24, batchFirst: true);
+
+                public Tagger() : base(nameof(Tagger)) => RegisterComponents();
+
+                public override Tensor forward(PackedSequence input)
+                {
+                    var (output, _) = gru.call(input);
+                    return pad_packed_sequence(output, batch_first: true).Item1;
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Is_silent_for_packed_input_under_no_grad_and_in_evaluation_code()
     {
         await VerifyAsync("""
