@@ -12,8 +12,9 @@ namespace GradientDiagnostics.Analyzers;
 /// does not. Otherwise code runs in training when its body trains (runs backward(), directly or through source helpers),
 /// when it is a module's <c>forward</c> — a model runs it whenever it is called, trained in this compilation or in
 /// another assembly — or a method of the module's type that <c>forward</c> calls, or when code that trains calls it with
-/// gradients enabled (evaluation under <c>no_grad()</c> after a training loop is not training). A
-/// method none of these reach (a constructor probing shapes, sampling or inference helpers, an API test) is left alone.
+/// gradients enabled (evaluation under <c>no_grad()</c> after a training loop is not training, and neither is code after a
+/// module's <c>eval()</c> in a body that does not train itself). A method none of these reach (a constructor probing
+/// shapes, sampling or inference helpers, an API test) is left alone.
 /// </summary>
 internal sealed class TrainingPaths
 {
@@ -40,8 +41,44 @@ internal sealed class TrainingPaths
 
         var root = operation.Root();
         return trainingBodies.GetOrAdd((root.Syntax.SyntaxTree, root.Syntax.SpanStart), _ => Trains(root, cancellationToken))
-            || (member is IMethodSymbol method && calledInTraining.GetOrAdd(method.OriginalDefinition, m => IsCalledInTraining(m, cancellationToken)));
+            || (!EvaluatesAt(operation) && member is IMethodSymbol method && calledInTraining.GetOrAdd(method.OriginalDefinition, m => IsCalledInTraining(m, cancellationToken)));
     }
+
+    /// <summary>
+    /// True after a module's <c>eval()</c> (or <c>train(false)</c>) in an enclosing block, with no <c>train()</c> in between:
+    /// a validation pass a training loop runs (<c>model.eval(); Validate(model); model.train();</c>), whose forward gets no
+    /// gradient. Asked only outside bodies that train: fine-tuning in eval mode (frozen dropout) still trains.
+    /// </summary>
+    private bool EvaluatesAt(IOperation operation)
+    {
+        var child = operation;
+        for (var current = operation.Parent; current is not null; child = current, current = current.Parent)
+        {
+            if (current is not IBlockOperation block)
+            {
+                continue;
+            }
+
+            var index = block.Operations.IndexOf(child);
+            for (var i = index - 1; i >= 0; i--)
+            {
+                var mode = block.Operations[i].Invocations().Select(ModeSet).LastOrDefault(set => set is not null);
+                if (mode is { } evaluation)
+                {
+                    return evaluation;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary><c>eval()</c>/<c>train(false)</c>: true; <c>train()</c>: false; any other call: null.</summary>
+    private bool? ModeSet(IInvocationOperation invocation) =>
+        invocation.TargetMethod.Name is "eval" or "train" && program.Symbols.IsModule(invocation.TargetMethod.ContainingType)
+            ? invocation.TargetMethod.Name == "eval"
+                || invocation.Arguments.FirstOrDefault(argument => argument.Parameter?.Ordinal == 0) is { ArgumentKind: ArgumentKind.Explicit, Value.ConstantValue: { HasValue: true, Value: false } }
+            : null;
 
     private bool Trains(IOperation root, CancellationToken cancellationToken) =>
         program.Search.MayReach(root.Syntax.SyntaxTree, root.Syntax.Span, TextGoal.Mentioning(TorchSharpSymbols.BackwardNames))
@@ -50,7 +87,7 @@ internal sealed class TrainingPaths
     private bool IsCalledInTraining(IMethodSymbol method, CancellationToken cancellationToken) =>
         IsModuleForward(method)
         || CalledByForwardOfItsType(method, cancellationToken)
-        || program.TrainingCallSites.Of(method, cancellationToken).Any(site => !GradientsDisabledAt(site));
+        || program.TrainingCallSites.Of(method, cancellationToken).Any(site => !GradientsDisabledAt(site) && !EvaluatesAt(site));
 
     private bool IsModuleForward(IMethodSymbol method) => method.Name == "forward" && !method.IsStatic && program.Symbols.IsModule(method.ContainingType);
 

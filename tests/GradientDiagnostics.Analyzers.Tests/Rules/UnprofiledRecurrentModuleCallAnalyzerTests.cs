@@ -544,6 +544,63 @@ public class UnprofiledRecurrentModuleCallAnalyzerTests
             """);
     }
 
+    [Fact]
+    public async Task Is_silent_for_validation_after_eval_that_the_training_loop_runs_and_reports_a_validation_that_trains()
+    {
+        // Validation written without no_grad(): the loop calls it every 100 steps, the helper (or the loop) puts the module in
+        // eval mode first, nothing runs backward() on its result. Fine-tuning in eval mode (frozen dropout) still trains.
+        await VerifyAsync("""
+            static class Program
+            {
+                public static void Main()
+                {
+                    var encoder = nn.LSTM(2, 32, batchFirst: true);
+                    var head = nn.Linear(32, 1);
+                    var optimizer = optim.Adam(encoder.parameters().Concat(head.parameters()), 1e-3);
+                    using var watch = GradientWatch.Attach(encoder);
+                    for (var step = 1; step <= 300; step++)
+                    {
+                        optimizer.zero_grad();
+                        var (output, _, _) = encoder.call(rand(64, 50, 2));
+                        head.call(output.select(1, -1)).pow(2).mean().backward();
+                        watch.Record(step);
+                        optimizer.step();
+                        if (step % 100 == 0)
+                        {
+                            Console.WriteLine(Validate(encoder, head));
+                            encoder.eval();
+                            Console.WriteLine(Score(encoder));
+                            encoder.train();
+                        }
+                    }
+
+                    FineTuneFrozenDropout(encoder, head);
+                }
+
+                private static float Validate(LSTM encoder, Linear head)
+                {
+                    encoder.eval();
+                    var (output, _, _) = encoder.forward(rand(256, 50, 2));
+                    var loss = head.forward(output.select(1, -1)).pow(2).mean().item<float>();
+                    encoder.train();
+                    return loss;
+                }
+
+                private static float Score(LSTM encoder) => encoder.forward(rand(8, 50, 2)).Item1.mean().item<float>();
+
+                private static void FineTuneFrozenDropout(LSTM encoder, Linear head)
+                {
+                    var optimizer = optim.SGD(head.parameters(), 1e-2);
+                    encoder.train(false);
+                    var (output, _, _) = {|#0:encoder.forward(rand(64, 50, 2))|};
+                    head.call(output.select(1, -1)).pow(2).mean().backward();
+                    optimizer.step();
+                }
+            }
+            """,
+            Diagnostic(0, "encoder", "invoked with forward(...)", "invoke it with call(...)"));
+    }
+
     private static DiagnosticResult Diagnostic(int location, string module, string how, string remedy) =>
         new DiagnosticResult(DiagnosticDescriptors.UnprofiledRecurrentModuleCall)
             .WithLocation(location)
