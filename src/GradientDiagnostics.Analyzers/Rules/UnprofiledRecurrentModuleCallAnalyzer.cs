@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Linq;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -111,7 +112,7 @@ public sealed class UnprofiledRecurrentModuleCallAnalyzer : GradientDiagnosticsA
         {
             // A nullable watch is tracked with `watch?.TrackInput(p, …) ?? p`, which reads p twice: only a plain reference.
             var watch = watches[0];
-            var mayBeNull = watch.DeclaredType()?.NullableAnnotation == NullableAnnotation.Annotated;
+            var mayBeNull = MayBeNull(watch, packed.SemanticModel, body.CancellationToken);
             fixable = !mayBeNull || isPlainReference;
             properties = fixable ? properties.WithTracking(watch.Name, mayBeNull, profileName) : properties;
             remedy = $"pass {watch.Name}.TrackInput({packedText}, \"{profileName}\") instead";
@@ -132,6 +133,26 @@ public sealed class UnprofiledRecurrentModuleCallAnalyzer : GradientDiagnosticsA
             moduleText,
             "given a PackedSequence not passed through GradientWatch.TrackInput",
             remedy);
+    }
+
+    /// <summary>
+    /// Whether the watch may be null where the input is tracked. A <c>var</c> local is declared nullable in an enabled
+    /// nullable context whatever it holds: <c>using var watch = GradientWatch.Attach(model);</c> is judged by its initializer.
+    /// </summary>
+    private static bool MayBeNull(ISymbol watch, SemanticModel? model, CancellationToken cancellationToken)
+    {
+        if (watch is ILocalSymbol { IsRef: false } local && model is not null
+            && local.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is VariableDeclaratorSyntax
+            {
+                Parent: VariableDeclarationSyntax { Type.IsVar: true },
+                Initializer.Value: { } initializer,
+            }
+            && initializer.SyntaxTree == model.SyntaxTree)
+        {
+            return model.GetTypeInfo(initializer, cancellationToken).Nullability.FlowState == NullableFlowState.MaybeNull;
+        }
+
+        return watch.DeclaredType()?.NullableAnnotation == NullableAnnotation.Annotated;
     }
 
     /// <summary>A local, a parameter, or a field or property of this object or a static one: read twice, it reads the same value.</summary>

@@ -146,6 +146,82 @@ public class UnprofiledRecurrentModuleCallFixerTests
     }
 
     [Fact]
+    public async Task Tracks_with_a_var_watch_in_a_nullable_enabled_project_by_what_its_initializer_may_hold()
+    {
+        // With <Nullable>enable</Nullable> every `var` local is declared nullable: `using var watch = GradientWatch.Attach(…)`
+        // holds a watch and is tracked plainly; a `var` that may hold null keeps the null-conditional form.
+        await VerifyAsync("""
+            #nullable enable
+            static class SpeechTraining
+            {
+                public static void Run(LSTM encoder, IEnumerable<(Tensor Padded, Tensor Lengths)> batches)
+                {
+                    var optimizer = optim.Adam(encoder.parameters());
+                    using var watch = GradientWatch.Attach(encoder);
+                    long step = 0;
+                    foreach (var (padded, lengths) in batches)
+                    {
+                        var packed = pack_padded_sequence(padded, lengths, batch_first: true, enforce_sorted: false);
+                        optimizer.zero_grad();
+                        encoder.call({|GD0010:packed|}).Item2.sum().backward();
+                        watch.Record(++step);
+                        optimizer.step();
+                    }
+                }
+
+                public static void RunOptionallyWatched(LSTM encoder, IEnumerable<(Tensor Padded, Tensor Lengths)> batches, bool watched)
+                {
+                    var optimizer = optim.Adam(encoder.parameters());
+                    var watch = watched ? GradientWatch.Attach(encoder) : null;
+                    long step = 0;
+                    foreach (var (padded, lengths) in batches)
+                    {
+                        var packed = pack_padded_sequence(padded, lengths, batch_first: true, enforce_sorted: false);
+                        optimizer.zero_grad();
+                        encoder.call({|GD0010:packed|}).Item2.sum().backward();
+                        watch?.Record(++step);
+                        optimizer.step();
+                    }
+                }
+            }
+            """, """
+            #nullable enable
+            static class SpeechTraining
+            {
+                public static void Run(LSTM encoder, IEnumerable<(Tensor Padded, Tensor Lengths)> batches)
+                {
+                    var optimizer = optim.Adam(encoder.parameters());
+                    using var watch = GradientWatch.Attach(encoder);
+                    long step = 0;
+                    foreach (var (padded, lengths) in batches)
+                    {
+                        var packed = pack_padded_sequence(padded, lengths, batch_first: true, enforce_sorted: false);
+                        optimizer.zero_grad();
+                        encoder.call(watch.TrackInput(packed, "encoder")).Item2.sum().backward();
+                        watch.Record(++step);
+                        optimizer.step();
+                    }
+                }
+
+                public static void RunOptionallyWatched(LSTM encoder, IEnumerable<(Tensor Padded, Tensor Lengths)> batches, bool watched)
+                {
+                    var optimizer = optim.Adam(encoder.parameters());
+                    var watch = watched ? GradientWatch.Attach(encoder) : null;
+                    long step = 0;
+                    foreach (var (padded, lengths) in batches)
+                    {
+                        var packed = pack_padded_sequence(padded, lengths, batch_first: true, enforce_sorted: false);
+                        optimizer.zero_grad();
+                        encoder.call(watch?.TrackInput(packed, "encoder") ?? packed).Item2.sum().backward();
+                        watch?.Record(++step);
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Offers_no_fix_for_packed_input_with_two_watches_in_scope_or_none()
     {
         const string source = """
