@@ -38,8 +38,9 @@ internal sealed class RecurrentModels
 
     /// <summary>
     /// True when the type is a TorchSharp recurrent module, a module whose fields/properties (transitively, through source
-    /// types and generic arguments such as <c>ModuleList&lt;LSTM&gt;</c>) hold one, or an abstract module type every concrete
-    /// subclass of which in the compilation is recurrent. A user class merely named LSTM is not.
+    /// types and generic arguments such as <c>ModuleList&lt;LSTM&gt;</c>) hold one, an abstract module type every concrete
+    /// subclass of which in the compilation is recurrent, or a type parameter every type argument of which in the sources
+    /// is (<see cref="TypeParameterArguments"/>). A user class merely named LSTM is not.
     /// </summary>
     public bool ContainsRecurrentModule(ITypeSymbol? type, CancellationToken cancellationToken) =>
         type is not null && recurrentTypes.GetOrAdd(type, t => Compute(t, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), cancellationToken));
@@ -83,7 +84,9 @@ internal sealed class RecurrentModels
             var type = source.Type as INamedTypeSymbol;
             if (type is null || !IsConcreteClass(type))
             {
-                type = ResolveValues(step.Root, source, cancellationToken).Select(v => v.Type).OfType<INamedTypeSymbol>().FirstOrDefault(IsConcreteClass) ?? type;
+                type = ResolveValues(step.Root, source, cancellationToken).Select(v => v.Type).OfType<INamedTypeSymbol>().FirstOrDefault(IsConcreteClass)
+                    ?? TheTypeArgument(source.Type as ITypeParameterSymbol, cancellationToken)
+                    ?? type;
             }
 
             if (type is not null)
@@ -154,6 +157,12 @@ internal sealed class RecurrentModels
                 return ImmutableArray<IOperation>.Empty;
         }
     }
+
+    /// <summary>A generic trainer's <c>TModel</c> given one concrete model type throughout the compilation: that type.</summary>
+    private INamedTypeSymbol? TheTypeArgument(ITypeParameterSymbol? parameter, CancellationToken cancellationToken) =>
+        parameter is not null && program.TypeArguments.Of(parameter, cancellationToken) is { IsDefault: false, Length: 1 } arguments && IsConcreteClass(arguments[0])
+            ? (INamedTypeSymbol)arguments[0]
+            : null;
 
     private static bool IsConcreteClass(ITypeSymbol? type) => type is INamedTypeSymbol { IsAbstract: false, TypeKind: TypeKind.Class };
 
@@ -275,6 +284,12 @@ internal sealed class RecurrentModels
         {
             case IArrayTypeSymbol array:
                 return Compute(array.ElementType, visiting, cancellationToken);
+            case ITypeParameterSymbol parameter:
+                // A generic trainer's TModel: recurrent when every type the sources give it is, or when its constraint is. The
+                // arguments go first: judging an abstract constraint (nn.Module<Tensor, Tensor>) visits every model type.
+                return (program.TypeArguments.Of(parameter, cancellationToken) is { IsDefaultOrEmpty: false } arguments
+                        && arguments.All(argument => Compute(argument, visiting, cancellationToken)))
+                    || parameter.ConstraintTypes.Any(constraint => Compute(constraint, visiting, cancellationToken));
             case INamedTypeSymbol named:
                 if (named.TypeArguments.Any(argument => Compute(argument, visiting, cancellationToken)))
                 {

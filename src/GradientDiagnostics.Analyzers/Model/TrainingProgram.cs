@@ -35,6 +35,7 @@ internal sealed class TrainingProgram
         Search = new SourceSearch(compilation);
         Reach = new HelperReach(Bodies, Search);
         Calls = new GradientCalls(this, Reach);
+        TypeArguments = new TypeParameterArguments(this);
         Models = new RecurrentModels(compilation, this, Bodies, Reach);
         TrainingCallSites = new TrainingCallSites(this);
         StateCarries = new StateCarries(this);
@@ -79,6 +80,9 @@ internal sealed class TrainingProgram
 
     /// <summary>Backward, clipping, clearing and detaching calls, through source helpers.</summary>
     public GradientCalls Calls { get; }
+
+    /// <summary>The types the sources give a generic trainer's (or helper's) type parameter: what a <c>TModel model</c> stands for.</summary>
+    public TypeParameterArguments TypeArguments { get; }
 
     /// <summary>Recurrent model types, and the model (and its type) each training step trains.</summary>
     public RecurrentModels Models { get; }

@@ -54,7 +54,7 @@ public class ClipThresholdOutsideMeasuredNormsAnalyzerTests
 
     private static readonly string HealthySeq2One = CalibrationFiles.Json(CalibrationFiles.HealthyLstm("Seq2One"));
 
-    private static DiagnosticResult BelowP10(string threshold, string factor = "") => Verify.Diagnostic("GD0011").WithLocation(0).WithArguments(
+    private static DiagnosticResult BelowP10(string threshold, string factor = "", int location = 0) => Verify.Diagnostic("GD0011").WithLocation(location).WithArguments(
         threshold,
         $"is below {factor}the measured p10 (0.0282) {Measured}: at least nine steps in ten are rescaled, so the optimizer runs on normalised gradients; "
         + "the run recommends 0.779 (if the model trains only because of this clip, lower its learning rate instead)");
@@ -89,6 +89,65 @@ public class ClipThresholdOutsideMeasuredNormsAnalyzerTests
         var source = Training("torch.nn.utils.clip_grad_norm_(model.parameters(), {|#0:0.001|});");
         var file = CalibrationFiles.Json(CalibrationFiles.HealthyLstm("Forecaster") with { P10 = 1e-9 }, CalibrationFiles.HealthyLstm("Seq2One"));
         await VerifyAsync(source, file, expected: BelowP10("0.001"));
+    }
+
+    [Fact]
+    public async Task Judges_a_generic_trainer_by_the_one_model_type_the_sources_give_it()
+    {
+        // The trainer is written once for any TModel; the project uses it for Seq2One only (a subclass naming the type
+        // argument, and a generic helper whose argument is inferred), so its clip is judged against Seq2One's entry.
+        var source = TrainingModels.Usings + """
+            class SupervisedTrainer<TModel> where TModel : nn.Module<Tensor, Tensor>
+            {
+                private const double ClipNorm = 0.001;
+                protected readonly TModel Model;
+                private readonly optim.Optimizer optimizer;
+
+                public SupervisedTrainer(TModel model)
+                {
+                    Model = model;
+                    optimizer = optim.Adam(model.parameters());
+                }
+
+                public void Fit(IEnumerable<(Tensor X, Tensor Y)> data)
+                {
+                    foreach (var (x, y) in data)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(Model.call(x), y).backward();
+                        nn.utils.clip_grad_norm_(Model.parameters(), {|#0:ClipNorm|});
+                        optimizer.step();
+                    }
+                }
+            }
+
+            sealed class Seq2OneTrainer : SupervisedTrainer<Seq2One>
+            {
+                public Seq2OneTrainer() : base(new Seq2One(2, 64)) { }
+            }
+
+            static class Steps
+            {
+                public static void FitOnce<TNet>(TNet net, Tensor x, Tensor y) where TNet : nn.Module<Tensor, Tensor>
+                {
+                    var optimizer = optim.SGD(net.parameters(), 0.1);
+                    optimizer.zero_grad();
+                    nn.functional.mse_loss(net.call(x), y).backward();
+                    nn.utils.clip_grad_norm_(net.parameters(), {|#1:0.001|});
+                    optimizer.step();
+                }
+
+                public static void Run() => FitOnce(new Seq2One(2, 64), randn(8, 5, 2), randn(8, 1));
+            }
+            """ + TrainingModels.Seq2One;
+        await VerifyAsync(source, HealthySeq2One, expected: [BelowP10("0.001"), BelowP10("0.001", location: 1)]);
+
+        // Used for a second model type too: which entry applies cannot be told.
+        var twoModels = source.Replace("{|#0:ClipNorm|}", "ClipNorm", StringComparison.Ordinal).Replace("{|#1:0.001|}", "0.001", StringComparison.Ordinal)
+            + "\nsealed class OtherTrainer : SupervisedTrainer<Other> { public OtherTrainer() : base(new Other()) { } }\n"
+            + "sealed class Other : nn.Module<Tensor, Tensor> { public Other() : base(nameof(Other)) { } public override Tensor forward(Tensor x) => x; }\n"
+            + "static class MoreSteps { public static void Run() => Steps.FitOnce(new Other(), randn(8, 5, 2), randn(8, 1)); }\n";
+        await VerifyAsync(twoModels, HealthySeq2One);
     }
 
     [Fact]

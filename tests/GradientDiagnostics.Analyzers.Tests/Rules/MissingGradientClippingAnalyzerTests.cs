@@ -12,6 +12,9 @@ public class MissingGradientClippingAnalyzerTests
     private static Task VerifyAsync(string code, string? editorConfig = null) =>
         Verify.VerifyAsync(TrainingModels.Usings + code + Models, editorConfig);
 
+    private static Task VerifyAsync(string code, params DiagnosticResult[] expected) =>
+        Verify.VerifyAsync(TrainingModels.Usings + code + Models, expected);
+
     // ---- positive ----
 
     private const string AbstractSequenceModels = """
@@ -60,6 +63,53 @@ public class MissingGradientClippingAnalyzerTests
         await Verify.VerifyAsync(
             TrainingModels.Usings + AbstractSequenceModels,
             Verify.Diagnostic("GD0001").WithLocation(0).WithArguments("optimizer.step()").WithOptions(DiagnosticOptions.IgnoreAdditionalLocations));
+    }
+
+    private const string GenericTrainer = """
+
+        sealed class RegressionTrainer<TModel> where TModel : nn.Module<Tensor, Tensor>
+        {
+            private readonly TModel model;
+            private readonly optim.Optimizer optimizer;
+
+            public RegressionTrainer(TModel model, double lr)
+            {
+                this.model = model;
+                optimizer = optim.Adam(model.parameters(), lr);
+            }
+
+            public void Fit(IEnumerable<(Tensor X, Tensor Y)> data)
+            {
+                foreach (var (x, y) in data)
+                {
+                    optimizer.zero_grad();
+                    nn.functional.mse_loss(model.call(x), y).backward();
+                    {|#0:optimizer.step()|};
+                }
+            }
+        }
+
+        static class Program
+        {
+            public static void Main()
+            {
+                new RegressionTrainer<Seq2One>(new Seq2One(2, 16), 1e-3).Fit(new[] { (rand(8, 10, 2), rand(8, 1)) });
+                var forecaster = new RegressionTrainer<Forecaster>(new Forecaster(), 1e-3);
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Reports_a_generic_trainer_whose_every_model_type_argument_is_recurrent()
+    {
+        await VerifyAsync(GenericTrainer + "\n", Verify.Diagnostic("GD0001").WithLocation(0).WithArguments("optimizer.step()").WithOptions(DiagnosticOptions.IgnoreAdditionalLocations));
+    }
+
+    [Fact]
+    public async Task A_generic_trainer_also_used_for_a_feed_forward_model_is_not_known_to_be_recurrent()
+    {
+        await VerifyAsync(GenericTrainer.Replace("{|#0:optimizer.step()|}", "optimizer.step()")
+            .Replace("var forecaster = new RegressionTrainer<Forecaster>", "var baseline = new RegressionTrainer<Mlp>").Replace("new Forecaster()", "new Mlp(2, 8, 1)"));
     }
 
     [Fact]

@@ -71,6 +71,45 @@ public class CalibratedClippingFixerTests
     }
 
     [Fact]
+    public async Task GD0001_writes_the_measured_threshold_in_a_generic_trainer_the_project_uses_for_one_model()
+    {
+        // The optimizer was built from the constructor's parameter, out of scope in Fit: the fix clips what it holds.
+        static string GenericTrainer(string afterBackward, string step) => TrainingModels.Usings + $$"""
+            sealed class RegressionTrainer<TModel> where TModel : nn.Module<Tensor, Tensor>
+            {
+                private readonly TModel model;
+                private readonly optim.Optimizer optimizer;
+
+                public RegressionTrainer(TModel model)
+                {
+                    this.model = model;
+                    optimizer = optim.Adam(model.parameters());
+                }
+
+                public void Fit(IEnumerable<(Tensor X, Tensor Y)> data)
+                {
+                    foreach (var (x, y) in data)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(x), y).backward();
+            {{afterBackward}}                {{step}};
+                    }
+                }
+            }
+
+            static class Program
+            {
+                public static void Run() => new RegressionTrainer<Seq2One>(new Seq2One(2, 64)).Fit(new[] { (rand(8, 10, 2), rand(8, 1)) });
+            }
+            """ + TrainingModels.Seq2One;
+
+        await ClipTest(
+            GenericTrainer("", "{|GD0001:optimizer.step()|}"),
+            GenericTrainer("            torch.nn.utils.clip_grad_norm_(optimizer.parameters(), 0.779); // p90 of 600 measured steps, gradient-calibration.json\n", "optimizer.step()"),
+            HealthySeq2One).RunAsync();
+    }
+
+    [Fact]
     public async Task GD0001_says_when_the_run_recommended_other_than_its_p90()
     {
         var file = CalibrationFiles.Json(CalibrationFiles.HealthyLstm("Seq2One") with { Steps = 1200, RecommendedClipNorm = 0.85 });
