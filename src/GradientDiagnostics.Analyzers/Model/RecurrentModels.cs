@@ -76,15 +76,26 @@ internal sealed class RecurrentModels
     /// The type of the model a step trains, as far as the optimizer's parameters tell (a source model type rather than
     /// <c>nn.Module&lt;Tensor, Tensor&gt;</c> when what is assigned to it tells); null when they do not lead to one module.
     /// </summary>
-    public INamedTypeSymbol? ModelType(TrainingStep step, CancellationToken cancellationToken)
+    public INamedTypeSymbol? ModelType(TrainingStep step, CancellationToken cancellationToken) =>
+        SingleModelType(step.Root, ModelSources(step, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// The type of the model whose parameters <paramref name="parameters"/> (a clip's first argument, in the body
+    /// <paramref name="root"/>) are, or null when they are not one module's: <c>encoder.parameters()</c> is the encoder's,
+    /// whichever optimizer steps after it.
+    /// </summary>
+    public INamedTypeSymbol? ModelTypeOfParameters(IOperation root, IOperation parameters, CancellationToken cancellationToken) =>
+        SingleModelType(root, ParameterSources(root, parameters.WithoutConversions(), 0, cancellationToken), cancellationToken);
+
+    private INamedTypeSymbol? SingleModelType(IOperation root, IEnumerable<IOperation> sources, CancellationToken cancellationToken)
     {
         var types = new HashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
-        foreach (var source in ModelSources(step, cancellationToken))
+        foreach (var source in sources)
         {
             var type = source.Type as INamedTypeSymbol;
             if (type is null || !IsConcreteClass(type))
             {
-                type = ResolveValues(step.Root, source, cancellationToken).Select(v => v.Type).OfType<INamedTypeSymbol>().FirstOrDefault(IsConcreteClass)
+                type = ResolveValues(root, source, cancellationToken).Select(v => v.Type).OfType<INamedTypeSymbol>().FirstOrDefault(IsConcreteClass)
                     ?? TheTypeArgument(source.Type as ITypeParameterSymbol, cancellationToken)
                     ?? type;
             }

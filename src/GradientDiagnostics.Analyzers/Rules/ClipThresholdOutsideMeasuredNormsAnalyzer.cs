@@ -10,7 +10,8 @@ namespace GradientDiagnostics.Analyzers;
 
 /// <summary>
 /// GD0011: the constant <c>max_norm</c> of a <c>clip_grad_norm_</c> acting on a training step, judged against the pre-clip
-/// global norm a calibration file measured for the step's model (<see cref="CalibratedModels"/>): below
+/// global norm a calibration file measured for the model whose parameters it clips, else for the step's model
+/// (<see cref="CalibratedModels"/>): below
 /// <c>calibration_low_factor</c> × p10 every step but the smallest tenth is rescaled (reported with the descriptor's
 /// Warning); above <c>calibration_high_factor</c> × max the clip never engages (reported as Info). The file's own
 /// <c>recommendedClipNorm</c> is never judged outside (rounding can put it a hair below a constant run's p10). Silent
@@ -54,12 +55,24 @@ public sealed class ClipThresholdOutsideMeasuredNormsAnalyzer : GradientDiagnost
                 return;
             }
 
-            // A clip shared by several steps is judged only when every one of them trains the same calibrated model.
+            // A clip of one model's parameters (encoder.parameters()) is judged by that model's entry. Any other clip shared
+            // by several steps is judged only when every one of them trains the same calibrated model.
             var entries = new Dictionary<IInvocationOperation, CalibrationEntry?>();
             var order = new List<IInvocationOperation>();
+            var ownModel = new HashSet<IInvocationOperation>();
+            foreach (var clip in candidates.Keys)
+            {
+                if (program.Calibration.EntryForClip(method.Root, clip, calibration, block.CancellationToken) is (true, var entry))
+                {
+                    ownModel.Add(clip);
+                    entries.Add(clip, entry);
+                    order.Add(clip);
+                }
+            }
+
             foreach (var step in method.Steps)
             {
-                var clips = program.ClipsOf(method, step).Where(pair => candidates.ContainsKey(pair.Clip)).ToList();
+                var clips = program.ClipsOf(method, step).Where(pair => candidates.ContainsKey(pair.Clip) && !ownModel.Contains(pair.Clip)).ToList();
                 if (clips.Count == 0)
                 {
                     continue;

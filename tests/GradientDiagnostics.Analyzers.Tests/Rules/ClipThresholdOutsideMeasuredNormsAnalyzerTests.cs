@@ -151,6 +151,60 @@ public class ClipThresholdOutsideMeasuredNormsAnalyzerTests
     }
 
     [Fact]
+    public async Task Judges_a_clip_by_the_model_whose_parameters_it_clips()
+    {
+        // One backward, two optimizers: each clip serves both steps, but clips one model's parameters. The encoder's 0.001 is
+        // far below the encoder's norms; the decoder's 0.001 is within the decoder's; a clip of a submodule's parameters
+        // (a slice of the model's gradient, with a smaller norm) is not judged against the whole model's measurements.
+        var source = TrainingModels.Usings + """
+            static class Trainer
+            {
+                public static void Train(IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var encoder = new Seq2One(2, 64);
+                    var decoder = new Decoder();
+                    var encoderOptimizer = optim.Adam(encoder.parameters());
+                    var decoderOptimizer = optim.Adam(decoder.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        encoderOptimizer.zero_grad();
+                        decoderOptimizer.zero_grad();
+                        nn.functional.mse_loss(decoder.call(encoder.call(x)), y).backward();
+                        nn.utils.clip_grad_norm_(encoder.parameters(), {|#0:0.001|});
+                        nn.utils.clip_grad_norm_(decoder.parameters(), 0.001);
+                        encoderOptimizer.step();
+                        decoderOptimizer.step();
+                    }
+                }
+
+                public static void TrainWhole(IEnumerable<(Tensor X, Tensor Y)> batches)
+                {
+                    var model = new Decoder();
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.call(x), y).backward();
+                        nn.utils.clip_grad_norm_(model.Gru.parameters(), 0.000001);
+                        optimizer.step();
+                    }
+                }
+            }
+
+            sealed class Decoder : nn.Module<Tensor, Tensor>
+            {
+                public Decoder() : base(nameof(Decoder)) => RegisterComponents();
+
+                public TorchSharp.Modules.GRU Gru { get; } = nn.GRU(1, 8, batchFirst: true);
+
+                public override Tensor forward(Tensor x) => Gru.call(x).Item1;
+            }
+            """ + TrainingModels.Seq2One;
+        var file = CalibrationFiles.Json(CalibrationFiles.HealthyLstm("Seq2One"), CalibrationFiles.HealthyLstm("Decoder") with { P10 = 1e-5, P50 = 1e-4, P90 = 1e-3, P99 = 2e-3, Max = 3e-3, RecommendedClipNorm = 1e-3 });
+        await VerifyAsync(source, file, expected: BelowP10("0.001"));
+    }
+
+    [Fact]
     public async Task The_low_factor_widens_what_counts_as_far_below()
     {
         // 0.02 lies below p10 (0.0282) but above half of it.

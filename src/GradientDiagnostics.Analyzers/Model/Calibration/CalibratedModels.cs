@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
 
 namespace GradientDiagnostics.Analyzers;
 
@@ -33,7 +34,21 @@ internal sealed class CalibratedModels
 
     /// <summary>The entry of the model <paramref name="step"/> trains, or null (no file, no entry, or no single model type).</summary>
     public CalibrationEntry? EntryFor(TrainingStep step, CalibrationSet set, CancellationToken cancellationToken) =>
-        set.IsEmpty || program.Models.ModelType(step, cancellationToken) is not { } type
+        set.IsEmpty ? null : EntryFor(program.Models.ModelType(step, cancellationToken), set, cancellationToken);
+
+    /// <summary>
+    /// The entry of the model a clip's parameters belong to: a clip of <c>encoder.parameters()</c> is judged by the
+    /// encoder's entry (none when the encoder, or a submodule clipped on its own, has none), whichever steps it serves.
+    /// Null for parameters that are not one model's (then the steps' model decides).
+    /// </summary>
+    public (bool Known, CalibrationEntry? Entry) EntryForClip(IOperation root, IInvocationOperation clip, CalibrationSet set, CancellationToken cancellationToken) =>
+        set.IsEmpty || clip.Arguments.FirstOrDefault(argument => argument.Parameter?.Ordinal == 0) is not { } parameters
+            || program.Models.ModelTypeOfParameters(root, parameters.Value, cancellationToken) is not { } type
+            ? (false, null)
+            : (true, EntryFor(type, set, cancellationToken));
+
+    private CalibrationEntry? EntryFor(INamedTypeSymbol? type, CalibrationSet set, CancellationToken cancellationToken) =>
+        type is null
             ? null
             : matches.GetValue(set, _ => new ConcurrentDictionary<ITypeSymbol, StrongBox<CalibrationEntry?>>(SymbolEqualityComparer.Default))
                 .GetOrAdd(type, key => new StrongBox<CalibrationEntry?>(Match(key as INamedTypeSymbol, set, cancellationToken))).Value;
