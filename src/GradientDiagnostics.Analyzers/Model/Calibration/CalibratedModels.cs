@@ -39,11 +39,12 @@ internal sealed class CalibratedModels
     /// <summary>
     /// The entry of the model a clip's parameters belong to: a clip of <c>encoder.parameters()</c> is judged by the
     /// encoder's entry (none when the encoder, or a submodule clipped on its own, has none), whichever steps it serves.
-    /// Null for parameters that are not one model's (then the steps' model decides).
+    /// Not known for parameters that are not one concrete model's (a <c>nn.Module&lt;Tensor, Tensor&gt;</c> of unknown
+    /// value, <c>optimizer.parameters()</c>): then the steps' model decides.
     /// </summary>
     public (bool Known, CalibrationEntry? Entry) EntryForClip(IOperation root, IInvocationOperation clip, CalibrationSet set, CancellationToken cancellationToken) =>
         set.IsEmpty || clip.Arguments.FirstOrDefault(argument => argument.Parameter?.Ordinal == 0) is not { } parameters
-            || program.Models.ModelTypeOfParameters(root, parameters.Value, cancellationToken) is not { } type
+            || program.Models.ModelTypeOfParameters(root, parameters.Value, cancellationToken) is not { IsAbstract: false, TypeKind: TypeKind.Class } type
             ? (false, null)
             : (true, EntryFor(type, set, cancellationToken));
 
