@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Numerics;
 using System.Text.RegularExpressions;
 
 namespace AddingProblem;
@@ -136,8 +137,12 @@ public static class Cli
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result => int.TryParse(Token(result), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= minimum
             ? value
-            : Fail(result, $"{name} must be a whole number of at least {minimum}, got '{Token(result)}'.", defaultValue),
+            : Fail(result, TooLarge(Token(result)) ? $"{name} must be a whole number from {minimum} to {int.MaxValue}, got '{Token(result)}'." : $"{name} must be a whole number of at least {minimum}, got '{Token(result)}'.", defaultValue),
     };
+
+    /// <summary>A whole number above what an int holds: "at least 1" would not say what is wrong with it.</summary>
+    private static bool TooLarge(string token) =>
+        BigInteger.TryParse(token, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > int.MaxValue;
 
     private static Option<double> PositiveNumber(string name, double defaultValue, string description, double below) => new(name)
     {

@@ -51,8 +51,8 @@ public sealed class GradientStepReport
     /// <summary>
     /// The watched recurrent modules (their <c>named_modules()</c> names) whose parameters received gradients this step
     /// but that produced no profile: invoked with <c>forward()</c> instead of <c>call()</c>, or given a
-    /// <c>PackedSequence</c> that was not passed through <c>GradientWatch.TrackInput</c>. Empty on steps whose profiles
-    /// are not due (<see cref="GradientWatchOptions.TimestepProfileInterval"/>).
+    /// <c>PackedSequence</c> that was not passed through <c>GradientWatch.TrackInput</c>; or a recurrent cell in a step that
+    /// registered no state with <c>GradientWatch.TrackState</c>. Empty on steps whose profiles are not due (<see cref="GradientWatchOptions.TimestepProfileInterval"/>).
     /// </summary>
     public IReadOnlyList<string> Unprofiled { get; }
 

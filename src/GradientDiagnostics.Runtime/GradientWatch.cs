@@ -51,7 +51,7 @@ public sealed class GradientWatch : IDisposable
     /// <summary>The recurrence of tracked states: that of the model's cells (any RNNCell, or none, counts as vanilla).</summary>
     private readonly RecurrentKind trackedStateKind;
 
-    private GradientWatch(nn.Module model, GradientWatchOptions options, List<WatchedModule> watched, RecurrentKind trackedStateKind)
+    private GradientWatch(nn.Module model, GradientWatchOptions options, List<WatchedModule> watched, List<WatchedModule> cells, RecurrentKind trackedStateKind)
     {
         this.model = model;
         this.trackedStateKind = trackedStateKind;
@@ -60,7 +60,7 @@ public sealed class GradientWatch : IDisposable
         WatchedModules = watched.Select(m => m.Name).ToList();
         logger = options.LoggerFactory?.CreateLogger<GradientWatch>() ?? (ILogger)NullLogger.Instance;
         captures = new StepCaptures(watched, options.TimestepProfileInterval, logger);
-        coverage = new CoverageCheck(watched, logger);
+        coverage = new CoverageCheck(watched, cells, logger);
         detector = new AnomalyDetector(options);
     }
 
@@ -96,8 +96,8 @@ public sealed class GradientWatch : IDisposable
                 nameof(model));
         }
 
-        var watched = WatchedModule.FindIn(model, out var hasCells, out var cellKind);
-        if (watched.Count == 0 && !hasCells && options.RequireRecurrentModule)
+        var watched = WatchedModule.FindIn(model, out var cells, out var cellKind);
+        if (watched.Count == 0 && cells.Count == 0 && options.RequireRecurrentModule)
         {
             throw new ArgumentException(
                 $"The model of type '{model.GetType().FullName}' contains no nn.RNN, nn.LSTM or nn.GRU module and no RNNCell, LSTMCell or GRUCell, " +
@@ -106,7 +106,7 @@ public sealed class GradientWatch : IDisposable
                 nameof(model));
         }
 
-        var watch = new GradientWatch(model, options, watched, cellKind);
+        var watch = new GradientWatch(model, options, watched, cells, cellKind);
         foreach (var module in watched)
         {
             watch.hookRemovers.AddRange(RecurrentModuleHooks.Register(module, watch.captures));

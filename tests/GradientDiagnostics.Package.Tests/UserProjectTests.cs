@@ -120,6 +120,25 @@ public partial class UserProjectTests(PackedPackages package)
         var (exitCode, output) = UserWorkspace.Run(program);
 
         AssertTrainedWithProfiles((exitCode, output));
+        AssertExportedThroughTheSdk(output);
+    }
+
+    [Fact]
+    public void AddGradientDiagnostics_exports_from_a_net8_app_whose_OpenTelemetry_SDK_brings_the_netstandard_DiagnosticSource()
+    {
+        // OpenTelemetry 1.21 depends on System.Diagnostics.DiagnosticSource 11, which has no net8.0 build: a .NET 8 app
+        // loads its netstandard2.0 build, whose init-only setters differ in signature from the net8.0 build the
+        // package compiles against (see BucketAdvice).
+        var program = Workspace.BuiltProgram("Net8SdkApp", UserWorkspace.Net8);
+
+        var (exitCode, output) = UserWorkspace.Run(program, new Dictionary<string, string> { ["DOTNET_ROLL_FORWARD"] = "Major" });
+
+        AssertTrainedWithProfiles((exitCode, output));
+        AssertExportedThroughTheSdk(output);
+    }
+
+    private static void AssertExportedThroughTheSdk(string output)
+    {
         Assert.Matches($@"(?m)^sdk {Regex.Escape(UserWorkspace.OpenTelemetrySdkVersion)}", output);
         foreach (var instrument in new[] { "gradient.norm unit=1", "gradient.global_norm unit=1", "gradient.timestep.norm unit=1", "gradient.step unit={step}" })
         {

@@ -13,6 +13,7 @@ namespace GradientDiagnostics.Package.Tests;
 /// <item><c>CompatOffApp</c>: CpuApp with the build step turned off and TorchSharpNative.EnsureLoaded first.</item>
 /// <item><c>NoLibTorchApp</c>: TorchSharp without any LibTorch package, EnsureLoaded first; <c>NoLibTorchQuietApp</c> the same with GDN001 in NoWarn.</item>
 /// <item><c>SdkApp</c>: CpuApp with the OpenTelemetry SDK (a newer one than the package was built with) and the in-memory exporter.</item>
+/// <item><c>Net8SdkApp</c>: SdkApp targeting net8.0, where that SDK brings the netstandard2.0 build of System.Diagnostics.DiagnosticSource 11 (<see cref="Net8"/>).</item>
 /// <item><c>ForwardApp</c>: CpuApp with the analyzer package and a model that invokes its LSTM with <c>forward()</c>, built with a SARIF log (<see cref="ForwardAppSarif"/>).</item>
 /// <item>one project per runnable code block of the documentation (<see cref="DocSnippets"/>).</item>
 /// </list>
@@ -24,6 +25,8 @@ public sealed class UserWorkspace : IDisposable
     public const string OpenTelemetrySdkVersion = "1.21.0";
     private const string Configuration = "Debug";
     private const string SarifFileName = "build.sarif";
+    /// <summary>The oldest target the runtime package supports; run here with DOTNET_ROLL_FORWARD=Major where no .NET 8 runtime is installed.</summary>
+    public const string Net8 = "net8.0";
     private const string TargetFramework = "net10.0";
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
 
@@ -46,6 +49,7 @@ public sealed class UserWorkspace : IDisposable
         AddProject("NoLibTorchApp", [torchSharp, runtime], UserPrograms.CheckedMain, UserPrograms.Training);
         AddProject("NoLibTorchQuietApp", [torchSharp, runtime], UserPrograms.CheckedMain, UserPrograms.Training, properties: "<NoWarn>$(NoWarn);GDN001</NoWarn>");
         AddProject("SdkApp", [torchSharpCpu, runtime, new DocPackage("OpenTelemetry.Exporter.InMemory", OpenTelemetrySdkVersion)], UserPrograms.SdkMain, UserPrograms.Training);
+        AddProject("Net8SdkApp", [torchSharpCpu, runtime, new DocPackage("OpenTelemetry.Exporter.InMemory", OpenTelemetrySdkVersion)], UserPrograms.SdkMain, UserPrograms.Training, targetFramework: Net8);
         AddProject(
             "ForwardApp",
             [torchSharpCpu, runtime, new DocPackage(PackedPackages.AnalyzerId, package.Version)],
@@ -86,12 +90,12 @@ public sealed class UserWorkspace : IDisposable
 
     public string ProjectFile(string project) => Path.Combine(Directory, project, project + ".csproj");
 
-    public string OutputFolder(string project) => Path.Combine(Directory, project, "bin", Configuration, TargetFramework);
+    public string OutputFolder(string project, string targetFramework = TargetFramework) => Path.Combine(Directory, project, "bin", Configuration, targetFramework);
 
     /// <summary>Fails with the build log unless the project's program was built.</summary>
-    public string BuiltProgram(string project)
+    public string BuiltProgram(string project, string targetFramework = TargetFramework)
     {
-        var program = Path.Combine(OutputFolder(project), project + ".dll");
+        var program = Path.Combine(OutputFolder(project, targetFramework), project + ".dll");
         Assert.True(File.Exists(program), $"{project} was not built (dotnet build exit code {BuildExitCode}):\n{BuildOutput}");
         return program;
     }
@@ -131,7 +135,7 @@ public sealed class UserWorkspace : IDisposable
     private DocPackage OfThisRun(DocPackage documented) =>
         documented.Id.StartsWith("GradientDiagnostics.", StringComparison.Ordinal) ? documented with { Version = package.Version } : documented;
 
-    private void AddProject(string name, IReadOnlyList<DocPackage> packages, string? main, string? training = null, string? projectReference = null, string properties = "")
+    private void AddProject(string name, IReadOnlyList<DocPackage> packages, string? main, string? training = null, string? projectReference = null, string properties = "", string targetFramework = TargetFramework)
     {
         var folder = Path.Combine(Directory, name);
         System.IO.Directory.CreateDirectory(folder);
@@ -150,7 +154,7 @@ public sealed class UserWorkspace : IDisposable
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <OutputType>{(main is null ? "Library" : "Exe")}</OutputType>
-                <TargetFramework>{TargetFramework}</TargetFramework>
+                <TargetFramework>{targetFramework}</TargetFramework>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <Nullable>enable</Nullable>
                 {properties}

@@ -47,6 +47,30 @@ public class CoverageTests
     }
 
     [Fact]
+    public void A_recurrent_cell_is_reported_unprofiled_until_its_states_are_tracked()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(58);
+        using var model = new UnrolledCell(inputSize: 2, hidden: 3);
+        var logged = new List<string>();
+        using var watch = GradientWatch.Attach(model, new GradientWatchOptions { LoggerFactory = new ListLoggerFactory(logged) });
+
+        model.call(randn(5, 4, 2)).sum().backward();
+        var untracked = watch.Record(1);
+        model.zero_grad();
+        model.OnState = (h, t) => watch.TrackState(h, t, "decoder.h");
+        model.call(randn(5, 4, 2)).sum().backward();
+        var tracked = watch.Record(2);
+
+        Assert.Equal(new[] { "cell" }, untracked.Unprofiled);
+        Assert.Empty(tracked.Unprofiled);
+        Assert.Equal(new[] { "decoder.h" }, tracked.Timesteps.Select(p => p.Module));
+        var line = Assert.Single(logged, l => l.Contains("not profiled", StringComparison.Ordinal));
+        Assert.Contains("The recurrent module cell is not profiled", line, StringComparison.Ordinal);
+        Assert.Contains("watch.TrackState(h, t, \"cell\")", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Modules_invoked_with_call_are_never_reported()
     {
         using var scope = NewDisposeScope();

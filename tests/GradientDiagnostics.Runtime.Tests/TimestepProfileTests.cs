@@ -102,6 +102,43 @@ public class TimestepProfileTests
         Assert.Empty(report.Unprofiled);
     }
 
+    /// <summary>
+    /// A decoder run one step at a time with batch 1 calls its LSTM with (1, 1, F): one timestep either way, profiled as
+    /// such, and no ground for guessing the layout of a later (N, T, F) call of the same module.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Single_step_calls_with_batch_1_are_profiled_and_leave_the_layout_to_later_calls(bool batchFirst)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(12);
+        using var lstm = nn.LSTM(3, 4, batchFirst: batchFirst);
+        lstm.to(float64);
+        using var watch = GradientWatch.Attach(lstm);
+
+        var steps = Enumerable.Range(0, 3).Select(_ => randn(1, 1, 3, dtype: float64).requires_grad_(true)).ToList();
+        (Tensor, Tensor)? state = null;
+        var loss = zeros(1, dtype: float64);
+        foreach (var x in steps)
+        {
+            var (output, h, c) = lstm.call(x, state);
+            state = (h, c);
+            loss = loss + output.pow(2).sum();
+        }
+
+        loss.backward();
+        var decoded = watch.Record(1);
+        var sequence = randn(batchFirst ? new long[] { 5, 8, 3 } : new long[] { 8, 5, 3 }, dtype: float64).requires_grad_(true);
+        lstm.call(sequence).Item1.pow(2).sum().backward();
+        var trained = watch.Record(2);
+
+        Assert.Empty(decoded.Unprofiled);
+        Assert.Equal(new[] { "LSTM", "LSTM#2", "LSTM#3" }, decoded.Timesteps.Select(p => p.Module));
+        Reference.AssertClose(steps.Select(x => x.grad!.norm().item<double>()).ToArray(), decoded.Timesteps.Select(p => Assert.Single(p.Norms)).ToArray());
+        Reference.AssertClose(Reference.NormsOverTime(sequence.grad!, batchFirst ? 1 : 0), Assert.Single(trained.Timesteps).Norms);
+    }
+
     [Fact]
     public void Stacked_bidirectional_LSTM_after_an_embedding_profile_equals_the_embedding_output_gradient()
     {

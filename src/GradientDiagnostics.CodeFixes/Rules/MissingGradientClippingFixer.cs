@@ -13,7 +13,8 @@ using Microsoft.CodeAnalysis.Text;
 namespace GradientDiagnostics.CodeFixes;
 
 /// <summary>
-/// GD0001 fix: inserts <c>torch.nn.utils.clip_grad_norm_(&lt;parameters&gt;, &lt;max norm&gt;);</c> right after backward().
+/// GD0001 fix: inserts <c>torch.nn.utils.clip_grad_norm_(&lt;parameters&gt;, &lt;max norm&gt;);</c> right after backward(),
+/// or after a <c>GradientWatch.Record</c> call that follows it before the step.
 /// The parameters are the expression the optimizer was built from when it means the same thing at that point
 /// (<c>model.parameters()</c>), otherwise the optimizer's own <c>parameters()</c>. The max norm is what the analyzer
 /// handed over: the calibration file's <c>recommendedClipNorm</c> for the model, followed by a comment saying where it
@@ -44,7 +45,7 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
             return null;
         }
 
-        var position = site.AfterBackward;
+        var position = site.ClipPosition;
         var maxNorm = DiagnosticProperties.ReadMaxNorm(diagnostic.Properties) ?? "1.0";
         var comment = DiagnosticProperties.ReadMaxNormProvenance(diagnostic.Properties) is { Length: > 0 } provenance ? " // " + provenance : string.Empty;
         foreach (var parameters in await site.ParameterCandidatesAsync(position, cancellationToken).ConfigureAwait(false))
@@ -54,7 +55,7 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
             {
                 if (StatementEdits.BindsTo(site.Model, position, prefix + "clip_grad_norm_" + arguments, IsClipGradNorm))
                 {
-                    return new TextFix(Title, ImmutableArray.Create(StatementEdits.InsertLineAfter(site.Text, site.Backward, prefix + "clip_grad_norm_" + arguments + ";" + comment)));
+                    return new TextFix(Title, ImmutableArray.Create(StatementEdits.InsertLineAfter(site.Text, site.ClipAnchor, prefix + "clip_grad_norm_" + arguments + ";" + comment)));
                 }
             }
 
@@ -62,7 +63,7 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
             {
                 return new TextFix(Title, ImmutableArray.Create(
                     AddUsing(site.Text, site.Root, "TorchSharp"),
-                    StatementEdits.InsertLineAfter(site.Text, site.Backward, "torch.nn.utils.clip_grad_norm_" + arguments + ";" + comment)));
+                    StatementEdits.InsertLineAfter(site.Text, site.ClipAnchor, "torch.nn.utils.clip_grad_norm_" + arguments + ";" + comment)));
             }
         }
 
@@ -87,7 +88,7 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
         }
 
         var position = StatementEdits.LineNode(loop).SpanStart;
-        if (FreeVariableName(site.Model, loop, site.AfterBackward) is not { } name)
+        if (FreeVariableName(site.Model, loop, site.ClipPosition) is not { } name)
         {
             return ImmutableArray<TextFix>.Empty;
         }
@@ -109,7 +110,7 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
             {
                 return ImmutableArray.Create(new TextFix(AdaptiveTitle, typeChanges
                     .Add(declarationAt("var " + name + " = new " + type + "(" + parameters + ");"))
-                    .Add(StatementEdits.InsertLineAfter(site.Text, site.Backward, name + ".Clip();"))));
+                    .Add(StatementEdits.InsertLineAfter(site.Text, site.ClipAnchor, name + ".Clip();"))));
             }
         }
 
@@ -171,6 +172,7 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
             Model = model;
             Text = text;
             Backward = backward;
+            ClipAnchor = LastWatchRecordBeforeStep(model, backward, stepAccess) ?? backward;
         }
 
         public CompilationUnitSyntax Root { get; }
@@ -181,8 +183,15 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
 
         public StatementSyntax Backward { get; }
 
-        /// <summary>The end of the backward() statement's line, where the clip goes.</summary>
-        public int AfterBackward => StatementEdits.LineNode(Backward).Span.End;
+        /// <summary>
+        /// The statement the clip goes after: backward(), or the last statement between it and the step that calls
+        /// <c>GradientWatch.Record</c>. The watch measures the gradient before clipping, as the calibration needs; a clip
+        /// put between backward() and Record would make it record the clipped norm.
+        /// </summary>
+        public StatementSyntax ClipAnchor { get; }
+
+        /// <summary>The end of <see cref="ClipAnchor"/>'s line, where the clip goes.</summary>
+        public int ClipPosition => StatementEdits.LineNode(ClipAnchor).Span.End;
 
         public static async Task<StepSite?> FindAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
         {
@@ -204,6 +213,29 @@ public sealed class MissingGradientClippingFixer : TextChangeCodeFixProvider
             var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
             return new StepSite(document, diagnostic, root, model, text, backward, stepAccess);
         }
+
+        private static StatementSyntax? LastWatchRecordBeforeStep(SemanticModel model, StatementSyntax backward, MemberAccessExpressionSyntax stepAccess)
+        {
+            var line = StatementEdits.LineNode(backward);
+            StatementSyntax? last = null;
+            foreach (var sibling in line.Parent!.ChildNodes().SkipWhile(node => node != line).Skip(1))
+            {
+                if (sibling.Span.Contains(stepAccess.Span))
+                {
+                    break;
+                }
+
+                if (sibling.DescendantNodes().OfType<InvocationExpressionSyntax>().Any(call => IsWatchRecord(model.GetSymbolInfo(call).Symbol)))
+                {
+                    last = sibling is GlobalStatementSyntax global ? global.Statement : sibling as StatementSyntax;
+                }
+            }
+
+            return last;
+        }
+
+        private static bool IsWatchRecord(ISymbol? symbol) =>
+            symbol is IMethodSymbol { Name: "Record", ContainingType: { Name: "GradientWatch", ContainingNamespace: { Name: "GradientDiagnostics", ContainingNamespace.IsGlobalNamespace: true } } };
 
         /// <summary>The parameter expressions that can be written at <paramref name="position"/>: the optimizer's source, then its own <c>parameters()</c>.</summary>
         public async Task<ImmutableArray<string>> ParameterCandidatesAsync(int position, CancellationToken cancellationToken)

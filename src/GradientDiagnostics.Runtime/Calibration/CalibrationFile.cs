@@ -27,13 +27,7 @@ internal static class CalibrationFile
     /// <exception cref="UnauthorizedAccessException">No permission to write the file or its folder.</exception>
     public static string Write(string path, CalibrationEntry entry)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var fullPath = Path.GetFullPath(path);
-        if (Directory.Exists(fullPath))
-        {
-            throw new ArgumentException($"The calibration path '{fullPath}' is a folder; give a file path such as '{Path.Combine(fullPath, "gradient-calibration.json")}'.", nameof(path));
-        }
-
+        var fullPath = FullFilePath(path);
         var folder = Path.GetDirectoryName(fullPath)!;
         Directory.CreateDirectory(folder);
         lock (Writers.GetOrAdd(fullPath, _ => new object()))
@@ -41,6 +35,20 @@ internal static class CalibrationFile
             var root = File.Exists(fullPath) ? Read(fullPath) : new JsonObject { ["schema"] = Schema, ["models"] = new JsonArray() };
             Merge((JsonArray)root["models"]!, entry);
             Replace(fullPath, folder, root);
+        }
+
+        return fullPath;
+    }
+
+    /// <summary>The full path of the calibration file <paramref name="path"/> names.</summary>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null, empty, or names a folder.</exception>
+    public static string FullFilePath(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var fullPath = Path.GetFullPath(path);
+        if (Directory.Exists(fullPath))
+        {
+            throw new ArgumentException($"The calibration path '{fullPath}' is a folder; give a file path such as '{Path.Combine(fullPath, "gradient-calibration.json")}'.", nameof(path));
         }
 
         return fullPath;

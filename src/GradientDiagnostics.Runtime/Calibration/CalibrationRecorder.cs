@@ -127,6 +127,8 @@ internal sealed class CalibrationRecorder
     /// <summary>Writes the entry of <paramref name="model"/> into the file at <paramref name="path"/> (see <see cref="CalibrationFile.Write"/>).</summary>
     public void Write(string path, string model, ILogger logger)
     {
+        // A bad path is the caller's mistake whatever was recorded: name it before judging the recording.
+        CalibrationFile.FullFilePath(path);
         var entry = Snapshot(model);
         var fullPath = CalibrationFile.Write(path, entry);
         CalibrationLog.Written(logger, entry.Model, fullPath, entry.Steps, entry.RecommendedClipNorm, NonFiniteSteps);

@@ -120,7 +120,9 @@ internal sealed class StepCaptures : IDisposable
                 }
 
                 watched.Pending = null;
-                var timeDimension = Disposed ? TimeLayout.Unknown : watched.TimeDimension ?? TimeLayout.TimeDimension(alias, output, finalHidden);
+                var singleStep = TimeLayout.IsSingleStep(alias);
+                var timeDimension = Disposed ? TimeLayout.Unknown
+                    : watched.TimeDimension ?? (singleStep ? 0 : TimeLayout.TimeDimension(alias, output, finalHidden));
                 if (timeDimension == TimeLayout.Unknown)
                 {
                     alias.Dispose();
@@ -132,7 +134,7 @@ internal sealed class StepCaptures : IDisposable
                     return;
                 }
 
-                watched.TimeDimension = timeDimension;
+                watched.TimeDimension = singleStep ? watched.TimeDimension : timeDimension;
                 inputs.Add(new InputCapture(NextCallName(watched.Name), watched.Name, alias, timeDimension, watched));
             }
         }

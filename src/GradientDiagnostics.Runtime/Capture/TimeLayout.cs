@@ -13,6 +13,12 @@ internal static class TimeLayout
     public const int Unknown = -1;
 
     /// <summary>
+    /// One timestep of one sequence, (1, 1, F): both layouts read it as the same single timestep, so it needs no layout,
+    /// and it shows nothing about the layout of the module's other calls (an autoregressive decoder with batch 1).
+    /// </summary>
+    public static bool IsSingleStep(Tensor input) => input.dim() == 3 && input.shape[0] == 1 && input.shape[1] == 1;
+
+    /// <summary>
     /// 0 when the input is (T, N, F), 1 when it is (N, T, F), <see cref="Unknown"/> when the call cannot tell.
     /// </summary>
     /// <remarks>

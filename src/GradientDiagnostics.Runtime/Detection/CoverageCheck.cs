@@ -9,6 +9,8 @@ namespace GradientDiagnostics.Detection;
 /// Finds what the watch could not see: watched modules whose parameters received gradients in a profiled step but that
 /// produced no profile (invoked with <c>forward()</c>, or given a packed input that was not tracked). Each is logged once,
 /// with the reason and the remedy, and listed in <see cref="GradientStepReport.Unprofiled"/> every step it recurs.
+/// A recurrent cell (<c>RNNCell</c>, <c>LSTMCell</c>, <c>GRUCell</c>) runs one timestep per call, so only tracked states can
+/// profile it: a cell that received gradients is listed when the step tracked no state at all.
 /// </summary>
 /// <remarks>
 /// A tracked packed input never passes the hooks, so which module consumed it is inferred: the module whose name the
@@ -16,7 +18,7 @@ namespace GradientDiagnostics.Detection;
 /// the packed data's features. The inference errs towards fewer reports: a module is only listed when no tracked input
 /// can account for it.
 /// </remarks>
-internal sealed class CoverageCheck(IReadOnlyList<WatchedModule> modules, ILogger logger)
+internal sealed class CoverageCheck(IReadOnlyList<WatchedModule> modules, IReadOnlyList<WatchedModule> cells, ILogger logger)
 {
     private readonly HashSet<WatchedModule> logged = new();
 
@@ -48,6 +50,12 @@ internal sealed class CoverageCheck(IReadOnlyList<WatchedModule> modules, ILogge
             }
         }
 
+        // Tracked states carry any name, so one tracked profile accounts for every cell: fewer reports, never a false one.
+        if (captures.ProfilingDue && !figures.Profiles.Any(p => p.Input is null))
+        {
+            unaccounted.AddRange(cells.Where(c => ReceivedGradients(c, figures.ParameterNorms)));
+        }
+
         foreach (var module in unaccounted)
         {
             if (logged.Add(module))
@@ -64,7 +72,10 @@ internal sealed class CoverageCheck(IReadOnlyList<WatchedModule> modules, ILogge
     }
 
     /// <summary>The log text of an unprofiled module: why, and what to do.</summary>
-    internal static (string Reason, string Remedy) Explain(WatchedModule module, MissedCall? missed) => missed switch
+    internal static (string Reason, string Remedy) Explain(WatchedModule module, MissedCall? missed) => module.IsCell ? (
+            "it is a recurrent cell, called once per timestep, and no state was registered with TrackState in this step",
+            $"register each state h_t it returns with watch.TrackState(h, t, \"{module.Name}\")")
+        : missed switch
     {
         MissedCall.CaptureLimit => (
             $"more than {StepCaptures.MaxCapturesPerStep} recurrent calls (or {StepCaptures.MaxTrackedStatesPerStep} tracked states) went by without Record",

@@ -4,7 +4,11 @@ using static TorchSharp.torch;
 
 namespace GradientDiagnostics.Hooks;
 
-/// <summary>One hooked <c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c> of a watched model, and what the watch learns about it.</summary>
+/// <summary>
+/// One recurrent module of a watched model, and what the watch learns about it: a hooked <c>nn.RNN</c>, <c>nn.LSTM</c> or
+/// <c>nn.GRU</c>, or an <c>RNNCell</c>, <c>LSTMCell</c> or <c>GRUCell</c>, which runs one timestep per call and is profiled
+/// only through <c>TrackState</c>.
+/// </summary>
 internal sealed class WatchedModule
 {
     private WatchedModule(string name, nn.Module module, string parameterPrefix)
@@ -13,8 +17,8 @@ internal sealed class WatchedModule
         Module = module;
         Kind = module switch
         {
-            LSTM => RecurrentKind.Lstm,
-            GRU => RecurrentKind.Gru,
+            LSTM or LSTMCell => RecurrentKind.Lstm,
+            GRU or GRUCell => RecurrentKind.Gru,
             _ => RecurrentKind.Vanilla,
         };
         var parameters = module.named_parameters().ToList();
@@ -33,6 +37,9 @@ internal sealed class WatchedModule
 
     /// <summary>The names its parameters have in the watched model's <c>named_parameters()</c>.</summary>
     public IReadOnlyList<string> ParameterNames { get; }
+
+    /// <summary>An <c>RNNCell</c>, <c>LSTMCell</c> or <c>GRUCell</c>: never hooked, profiled through tracked states.</summary>
+    public bool IsCell => Module is RNNCell or LSTMCell or GRUCell;
 
     /// <summary>Features per timestep of its input; -1 when unknown.</summary>
     public long InputSize { get; }
@@ -59,8 +66,11 @@ internal sealed class WatchedModule
             .Select(m => m.Item1)
             .FirstOrDefault();
 
-    /// <summary>The RNN, LSTM and GRU modules of <paramref name="model"/> (the model itself included), in <c>named_modules()</c> order.</summary>
-    public static List<WatchedModule> FindIn(nn.Module model, out bool hasCells, out RecurrentKind cellKind)
+    /// <summary>
+    /// The RNN, LSTM and GRU modules of <paramref name="model"/> (the model itself included), in <c>named_modules()</c> order;
+    /// its cells in <paramref name="cells"/>.
+    /// </summary>
+    public static List<WatchedModule> FindIn(nn.Module model, out List<WatchedModule> cells, out RecurrentKind cellKind)
     {
         // TorchSharp's named_modules() lists descendants only; a bare nn.LSTM passed as the model is watched too.
         var seen = new HashSet<nn.Module>(ReferenceEqualityComparer.Instance) { model };
@@ -73,11 +83,10 @@ internal sealed class WatchedModule
             }
         }
 
-        var cells = tree.Select(m => m.Module).Where(m => m is RNNCell or LSTMCell or GRUCell).ToList();
-        hasCells = cells.Count > 0;
-        cellKind = cells.Count == 0 || cells.Any(c => c is RNNCell) ? RecurrentKind.Vanilla
-            : cells.All(c => c is LSTMCell) ? RecurrentKind.Lstm
-            : cells.All(c => c is GRUCell) ? RecurrentKind.Gru
+        cells = tree.Where(m => m.Module is RNNCell or LSTMCell or GRUCell).Select(m => new WatchedModule(m.Name, m.Module, m.Prefix)).ToList();
+        cellKind = cells.Count == 0 || cells.Any(c => c.Module is RNNCell) ? RecurrentKind.Vanilla
+            : cells.All(c => c.Module is LSTMCell) ? RecurrentKind.Lstm
+            : cells.All(c => c.Module is GRUCell) ? RecurrentKind.Gru
             : RecurrentKind.Gated;
         return tree.Where(m => m.Module is RNN or LSTM or GRU).Select(m => new WatchedModule(m.Name, m.Module, m.Prefix)).ToList();
     }

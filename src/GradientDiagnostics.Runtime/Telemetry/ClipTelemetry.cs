@@ -17,7 +17,7 @@ internal static class ClipTelemetry
         unit: "1",
         description: "Clip threshold an adaptive gradient clipper applied to the global gradient norm of a step.",
         tags: null,
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = GradientTelemetry.NormBucketBoundaries });
+        advice: BucketAdvice.Boundaries(GradientTelemetry.NormBucketBoundaries));
 
     /// <summary>Records one step's threshold. Never throws: a failing listener is reported through the event source.</summary>
     public static void RecordThreshold(double threshold, string? model, AdaptiveClippingMethod method)

@@ -82,7 +82,7 @@ internal static class GradientTelemetry
         description: "How many timesteps back the gradient of a recurrent module call (or tracked input or state) still arrives: " +
             "counting back from the last timestep, the timesteps whose norm stays at or above the vanishing ratio times the mean over the last tenth.",
         tags: null,
-        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = HorizonBucketBoundaries });
+        advice: BucketAdvice.Boundaries(HorizonBucketBoundaries));
 
     private static readonly Counter<long> UnprofiledCount = Meter.CreateCounter<long>(
         UnprofiledInstrument,
@@ -333,7 +333,7 @@ internal static class GradientTelemetry
             unit: "1",
             description: description,
             tags: null,
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = NormBucketBoundaries });
+            advice: BucketAdvice.Boundaries(NormBucketBoundaries));
 
     private static string PackageVersion(Assembly assembly)
     {

@@ -152,6 +152,44 @@ public class CalibratedClippingFixerTests
         await test.RunAsync();
     }
 
+    [Theory]
+    [InlineData(0, "nn.utils.clip_grad_norm_(gru.parameters(), 1.0);")]
+    [InlineData(1, "clipper.Clip();")]
+    public async Task In_a_watched_loop_GD0001_clips_after_the_watch_records_the_unclipped_gradient(int action, string clip)
+    {
+        const string Before = """
+            using GradientDiagnostics;
+            using static TorchSharp.torch;
+
+            var gru = nn.GRU(8, 32, batchFirst: true);
+            var optimizer = optim.SGD(gru.parameters(), 0.01);
+            using var watch = GradientWatch.Attach(gru);
+            for (var step = 1; step <= 3; step++)
+            {
+                optimizer.zero_grad();
+                var (output, _) = gru.call(randn(4, 10, 8));
+                output.sum().backward();
+                var loss = output.sum().item<float>();
+                var report = watch.Record(step);
+                System.Console.WriteLine($"{loss} {report.GlobalNorm}");
+                {|GD0001:optimizer.step()|};
+            }
+            """;
+        var after = Before
+            .Replace("{|GD0001:optimizer.step()|}", "optimizer.step()", StringComparison.Ordinal)
+            .Replace("    var report = watch.Record(step);\n", "    var report = watch.Record(step);\n    " + clip + "\n", StringComparison.Ordinal);
+        if (action == 1)
+        {
+            after = after.Replace("for (var step", "var clipper = new AdaptiveGradientClipper(gru.parameters());\nfor (var step", StringComparison.Ordinal);
+        }
+
+        var test = ClipTest(Before, after, calibration: null, runtime: true);
+        test.TestState.OutputKind = OutputKind.ConsoleApplication;
+        test.CodeActionIndex = action;
+        test.CodeFixTestBehaviors = CodeFixTestBehaviors.SkipFixAllCheck;
+        await test.RunAsync();
+    }
+
     [Fact]
     public async Task The_adaptive_clipper_gets_a_free_name_and_no_second_using()
     {

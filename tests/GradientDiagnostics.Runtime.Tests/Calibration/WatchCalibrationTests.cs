@@ -150,6 +150,21 @@ public sealed class WatchCalibrationTests : IDisposable
     }
 
     [Fact]
+    public void A_bad_path_is_named_before_the_recording_is_judged()
+    {
+        manual_seed(53);
+        using var model = AddingProblem.HealthyLstm(hidden: 8);
+        using var watch = GradientWatch.Attach(model);
+
+        var folderError = Assert.Throws<ArgumentException>(() => watch.WriteCalibration(folder));
+        var emptyError = Assert.Throws<ArgumentException>(() => watch.WriteCalibration(" "));
+
+        Assert.Equal("path", folderError.ParamName);
+        Assert.Contains("is a folder", folderError.Message, StringComparison.Ordinal);
+        Assert.Equal("path", emptyError.ParamName);
+    }
+
+    [Fact]
     public void WriteCalibration_works_after_Dispose_and_replaces_the_models_entry()
     {
         var path = Path.Combine(folder, "gradient-calibration.json");
