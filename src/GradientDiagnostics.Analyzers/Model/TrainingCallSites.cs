@@ -36,16 +36,10 @@ internal sealed class TrainingCallSites
         IReadOnlyCollection<string> names = isForward ? ModuleCallNames : [method.Name];
         var files = isForward ? program.Search.WordsReferring(method.ContainingType, cancellationToken) : names;
         var found = ImmutableArray.CreateBuilder<IInvocationOperation>();
-        var seen = new HashSet<IOperation>();
-        foreach (var tree in program.Search.TreesMentioning(files, cancellationToken))
+        foreach (var body in program.BodiesMentioning(files, names, cancellationToken))
         {
-            foreach (var member in SourceSearch.MembersMentioning(tree, names, cancellationToken))
+            if (program.Calls.Trains(body, cancellationToken))
             {
-                if (program.Bodies.Operation(member, cancellationToken)?.Root() is not { } body || !seen.Add(body) || !program.Calls.Trains(body, cancellationToken))
-                {
-                    continue;
-                }
-
                 found.AddRange(body.Invocations().Where(invocation => Calls(invocation, method, isForward)));
             }
         }

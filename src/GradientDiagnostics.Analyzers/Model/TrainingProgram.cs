@@ -94,6 +94,25 @@ internal sealed class TrainingProgram
     /// <summary>True when the compilation references an assembly of that name (e.g. <c>GradientDiagnostics.Runtime</c>).</summary>
     public bool References(string assemblyName) => Compilation.ReferencedAssemblyNames.Any(identity => identity.Name == assemblyName);
 
+    /// <summary>
+    /// The whole bodies (each once) of the members whose text names one of <paramref name="memberWords"/>, in the files whose
+    /// text names one of <paramref name="fileWords"/>. Top-level statements are one body: the entry point they make up.
+    /// </summary>
+    public IEnumerable<IOperation> BodiesMentioning(IReadOnlyCollection<string> fileWords, IReadOnlyCollection<string> memberWords, CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<IOperation>();
+        foreach (var tree in Search.TreesMentioning(fileWords, cancellationToken))
+        {
+            foreach (var member in SourceSearch.MembersMentioning(tree, memberWords, cancellationToken))
+            {
+                if (Bodies.Operation(member, cancellationToken)?.Root() is { } body && seen.Add(body))
+                {
+                    yield return body;
+                }
+            }
+        }
+    }
+
     /// <summary>The options in effect for a syntax tree.</summary>
     public static GradientDiagnosticsOptions Options(AnalyzerOptions options, SyntaxTree tree) =>
         GradientDiagnosticsOptions.Read(options.AnalyzerConfigOptionsProvider, tree);

@@ -68,10 +68,8 @@ internal sealed class WatchCoverage
             }
         }
 
-        var found = program.Search.TreesMentioning(TrackInputNames, cancellationToken)
-            .SelectMany(tree => SourceSearch.MembersMentioning(tree, TrackInputNames, cancellationToken))
-            // Root: top-level statements are found by their first statement, and searched as the whole entry point.
-            .Any(member => program.Bodies.Operation(member, cancellationToken)?.Root() is { } body && body.Invocations().Any(invocation => IsTrackInput(invocation.TargetMethod)));
+        var found = program.BodiesMentioning(TrackInputNames, TrackInputNames, cancellationToken)
+            .Any(body => body.Invocations().Any(invocation => IsTrackInput(invocation.TargetMethod)));
         lock (gate)
         {
             tracksAnyInput = found;

@@ -59,22 +59,13 @@ internal sealed class ModelCreationSites
     /// <summary>The operations that create or call something in the member bodies naming one of <paramref name="words"/>.</summary>
     private IEnumerable<IOperation> Invocations(IReadOnlyCollection<string> words, CancellationToken cancellationToken)
     {
-        var seen = new HashSet<IOperation>();
-        foreach (var tree in program.Search.TreesMentioning(words, cancellationToken))
+        foreach (var body in program.BodiesMentioning(words, words, cancellationToken))
         {
-            foreach (var member in SourceSearch.MembersMentioning(tree, words, cancellationToken))
+            foreach (var operation in body.DescendantsAndSelf())
             {
-                if (program.Bodies.Operation(member, cancellationToken)?.Root() is not { } body || !seen.Add(body))
+                if (operation is IObjectCreationOperation or IInvocationOperation)
                 {
-                    continue;
-                }
-
-                foreach (var operation in body.DescendantsAndSelf())
-                {
-                    if (operation is IObjectCreationOperation or IInvocationOperation)
-                    {
-                        yield return operation;
-                    }
+                    yield return operation;
                 }
             }
         }
